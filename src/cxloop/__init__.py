@@ -1,0 +1,3 @@
+"""cxloop: a self-hostable closed-loop customer engagement platform."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,30 @@
+"""The one NinjaAPI instance: authentication, the error shape, and each module's router."""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+
+from cxloop import __version__
+from cxloop.accounts.api import router as tokens_router
+from cxloop.api.auth import BearerToken, StaffSession
+from cxloop.api.errors import install_error_handlers
+from cxloop.customers.api import router as customers_router
+from cxloop.interactions.api import router as interactions_router
+from cxloop.privacy.api import router as audit_router
+
+api = NinjaAPI(
+    title="cxloop API",
+    version=__version__,
+    description=(
+        "The cxloop REST API. Authenticate with a personal token: `Authorization: Bearer <token>` "
+        "(create one under *API tokens* in the web UI or with `cxloop token create`). Creates accept an "
+        '`Idempotency-Key` header. Errors have one shape: `{"error": {"code", "message", "fields"}}`.'
+    ),
+    auth=[BearerToken(), StaffSession()],
+    urls_namespace="api",
+)
+install_error_handlers(api)
+api.add_router("/", customers_router)
+api.add_router("/", interactions_router)
+api.add_router("/", tokens_router)
+api.add_router("/", audit_router)

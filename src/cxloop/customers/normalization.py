@@ -1,0 +1,151 @@
+"""Canonical forms of identities: the keys that identity resolution matches on.
+
+Two spellings of the same address or number must produce the same key, or the same customer becomes
+two. Emails are normalised with email-validator (IDN domains in Unicode NFC, case folded); phone and
+WhatsApp numbers become E.164 with phonenumbers. Each identity also gets a `match_value`, the looser
+key lookups use: for email it drops "+tag" sub-addressing, so bob+shop@x.com finds bob@x.com.
+
+Phones are accepted when they are *possible* numbers (right length for the country), not only when
+phonenumbers' metadata lists the range as allocated: out-of-date metadata must never turn away a real
+customer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from cxloop.core.errors import ValidationError
+from cxloop.customers.models import IdentityKind
+
+_NETWORK_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,49}$")
+_MAX_VALUE = 254
+
+_PHONE_REASONS = {
+    phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "unknown country calling code",
+    phonenumbers.ValidationResult.TOO_SHORT: "too short to be a phone number",
+    phonenumbers.ValidationResult.TOO_LONG: "too long to be a phone number",
+    phonenumbers.ValidationResult.INVALID_LENGTH: "not a valid length for a phone number of that country",
+}
+
+
+@dataclass(frozen=True)
+class CanonicalIdentity:
+    kind: str
+    network: str
+    value: str
+    match_value: str
+
+
+def _fail(field: str, reason: str) -> ValidationError:
+    return ValidationError(f"{field}: {reason}", fields={field: reason})
+
+
+def normalize_email(raw: str, *, field: str = "value") -> tuple[str, str]:
+    """Return (canonical address, match key) or raise a ValidationError naming `field`."""
+    candidate = raw.strip()
+    if candidate.lower().startswith("mailto:"):
+        candidate = candidate[7:]
+    try:
+        result = validate_email(candidate, check_deliverability=False, allow_smtputf8=True)
+    except EmailNotValidError as exc:
+        raise _fail(field, str(exc)) from exc
+    local = result.local_part.lower()
+    domain = result.domain.lower()
+    canonical = f"{local}@{domain}"
+    base_local = local.split("+", 1)[0] or local
+    return canonical, f"{base_local}@{domain}"
+
+
+def normalize_phone(raw: str, *, region: str | None, field: str = "value") -> str:
+    """Return the E.164 form of `raw`, reading national spellings in `region`."""
+    candidate = raw.strip()
+    if not candidate:
+        raise _fail(field, "a phone number is required")
+    if candidate.startswith("00"):
+        candidate = "+" + candidate[2:]
+    try:
+        number = phonenumbers.parse(candidate, (region or "").upper() or None)
+    except phonenumbers.NumberParseException as exc:
+        if exc.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
+            reason = "a national number needs a region (country) to be read; give one or write it with +"
+        else:
+            reason = "not a phone number"
+        raise _fail(field, reason) from exc
+    verdict = phonenumbers.is_possible_number_with_reason(number)
+    if verdict not in (phonenumbers.ValidationResult.IS_POSSIBLE, phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY):
+        raise _fail(field, _PHONE_REASONS.get(verdict, "not a valid phone number"))
+    if verdict == phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY:
+        raise _fail(field, "a local number without its area code cannot be reached; add the area code")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _normalize_whatsapp(raw: str, *, region: str | None, field: str) -> str:
+    # WhatsApp ids (wa_id) are international numbers written without "+".
+    digits = raw.strip()
+    if digits.isdigit() and len(digits) > 10:
+        try:
+            return normalize_phone("+" + digits, region=None, field=field)
+        except ValidationError:
+            pass
+    return normalize_phone(raw, region=region, field=field)
+
+
+def _normalize_network(network: str | None, *, kind: str, field: str) -> str:
+    cleaned = (network or "").strip().lower()
+    if not cleaned:
+        raise _fail(field, f"a network is required for {kind} identities (e.g. 'x', 'instagram', 'shopify')")
+    if not _NETWORK_RE.match(cleaned):
+        raise _fail(field, "use lower-case letters, digits, '.', '_' or '-' (at most 50)")
+    return cleaned
+
+
+def canonicalize(
+    kind: str,
+    value: str,
+    *,
+    network: str | None = None,
+    region: str | None = None,
+    customer_country: str | None = None,
+    field_prefix: str = "",
+) -> CanonicalIdentity:
+    """Validate and canonicalise one identity. Errors name the field as `<field_prefix>value` etc."""
+    value_field = f"{field_prefix}value"
+    if kind not in IdentityKind.values:
+        raise _fail(f"{field_prefix}kind", f"must be one of {', '.join(IdentityKind.values)}")
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(value_field, "must not be empty")
+    if len(value) > _MAX_VALUE:
+        raise _fail(value_field, f"must be at most {_MAX_VALUE} characters")
+    # A hint given with this very identity is the most specific evidence, then the customer's country.
+    phone_region = region or customer_country or _default_region()
+    if kind == IdentityKind.EMAIL:
+        canonical, match = normalize_email(value, field=value_field)
+        return CanonicalIdentity(kind, "", canonical, match)
+    if kind == IdentityKind.PHONE:
+        e164 = normalize_phone(value, region=phone_region, field=value_field)
+        return CanonicalIdentity(kind, "", e164, e164)
+    if kind == IdentityKind.WHATSAPP:
+        e164 = _normalize_whatsapp(value, region=phone_region, field=value_field)
+        return CanonicalIdentity(kind, "", e164, e164)
+    if kind == IdentityKind.SOCIAL:
+        net = _normalize_network(network, kind=kind, field=f"{field_prefix}network")
+        handle = value.strip().lstrip("@").lower()
+        if not handle or any(ch.isspace() for ch in handle):
+            raise _fail(value_field, "a handle has no spaces")
+        return CanonicalIdentity(kind, net, handle, handle)
+    if kind == IdentityKind.EXTERNAL:
+        net = _normalize_network(network, kind=kind, field=f"{field_prefix}network")
+        external = value.strip()
+        return CanonicalIdentity(kind, net, external, external)
+    anonymous = value.strip()
+    return CanonicalIdentity(kind, "", anonymous, anonymous)
+
+
+def _default_region() -> str:
+    from django.conf import settings
+
+    return str(settings.CXLOOP_DEFAULT_REGION)

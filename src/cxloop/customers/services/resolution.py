@@ -1,0 +1,178 @@
+"""Identity resolution: from the identities seen on an inbound item to one customer.
+
+Every inbound path (email, SMS, chat, events, imports) calls `resolve_customer`. It never merges two
+existing customers silently: when the identities point at two profiles it records a merge suggestion
+with the evidence, unless CXLOOP_AUTO_MERGE_VERIFIED allows merging on identities verified on both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from cxloop.core import clock
+from cxloop.core.actor import Actor
+from cxloop.core.errors import ValidationError
+from cxloop.core.permissions import Perm
+from cxloop.customers import events
+from cxloop.customers.models import (
+    Customer,
+    Identity,
+    IdentityKind,
+    Merge,
+    MergeSuggestion,
+)
+from cxloop.customers.normalization import CanonicalIdentity
+from cxloop.customers.services.identities import attach_identities, canonicalize_all
+from cxloop.customers.services.merging import merge_customers, suggest_merge
+from cxloop.customers.services.snapshots import customer_snapshot, search_key
+from cxloop.customers.types import IdentityInput
+from cxloop.events.bus import publish
+from cxloop.privacy.services import record_audit
+
+_ATTEMPTS = 3
+
+
+@dataclass
+class Resolution:
+    customer: Customer
+    created: bool
+    matched: list[Identity] = field(default_factory=list)
+    suggestions: list[MergeSuggestion] = field(default_factory=list)
+    merges: list[Merge] = field(default_factory=list)
+
+
+def _matches(canonical: list[CanonicalIdentity]) -> dict[int, list[Identity]]:
+    """Existing identities per customer pk: exact values, plus e-mail sub-address matches."""
+    by_customer: dict[int, list[Identity]] = {}
+    for item in canonical:
+        found = list(Identity.objects.filter(kind=item.kind, network=item.network, value=item.value))
+        if not found and item.kind == IdentityKind.EMAIL:
+            found = list(Identity.objects.filter(kind=item.kind, match_value=item.match_value)[:5])
+        for identity in found:
+            by_customer.setdefault(identity.customer_id, []).append(identity)
+    return by_customer
+
+
+def _pick_primary(by_customer: dict[int, list[Identity]]) -> int:
+    """Prefer the profile matched on verified identities, then on most identities, then the oldest."""
+    return min(
+        by_customer,
+        key=lambda pk: (-sum(i.is_verified for i in by_customer[pk]), -len(by_customer[pk]), pk),
+    )
+
+
+def _create(
+    actor: Actor,
+    canonical: list[CanonicalIdentity],
+    inputs: list[IdentityInput],
+    *,
+    name: str,
+    country: str,
+    source: str,
+) -> Customer:
+    customer = Customer.objects.create(name=name, search_name=search_key(name), country=country)
+    attach_identities(customer, canonical, inputs, source=source)
+    record_audit(
+        actor,
+        "customer.created",
+        object_type="customer",
+        object_id=customer.public_id,
+        summary=f"Created from {source}",
+        after=customer_snapshot(customer),
+    )
+    publish(events.CustomerCreated(customer_id=customer.public_id, source=source))
+    return customer
+
+
+def _reconcile(
+    actor: Actor, primary: Customer, others: list[Customer], by_customer: dict[int, list[Identity]], source: str
+) -> tuple[list[MergeSuggestion], list[Merge]]:
+    suggestions: list[MergeSuggestion] = []
+    merges: list[Merge] = []
+    primary_verified = any(i.is_verified for i in by_customer[primary.pk])
+    for other in others:
+        other_verified = any(i.is_verified for i in by_customer[other.pk])
+        if settings.CXLOOP_AUTO_MERGE_VERIFIED and primary_verified and other_verified:
+            merges.append(
+                merge_customers(actor, primary, other, reason=f"verified identities seen together ({source})")
+            )
+            continue
+        evidence = {
+            "rule": "identities seen together on one inbound item",
+            "source": source,
+            "identities": {
+                primary.public_id: [str(i) for i in by_customer[primary.pk]],
+                other.public_id: [str(i) for i in by_customer[other.pk]],
+            },
+        }
+        probability = 0.99 if primary_verified and other_verified else 0.95
+        suggestion = suggest_merge(
+            actor, primary, other, probability=probability, source="resolution", evidence=evidence
+        )
+        if suggestion is not None:
+            suggestions.append(suggestion)
+    return suggestions, merges
+
+
+def _resolve_once(
+    actor: Actor,
+    inputs: list[IdentityInput],
+    canonical: list[CanonicalIdentity],
+    *,
+    name: str,
+    country: str,
+    source: str,
+) -> Resolution:
+    by_customer = _matches(canonical)
+    if not by_customer:
+        return Resolution(
+            customer=_create(actor, canonical, inputs, name=name, country=country, source=source), created=True
+        )
+    customers = {c.pk: c for c in Customer.objects.filter(pk__in=list(by_customer))}
+    primary = customers[_pick_primary(by_customer)]
+    others = [customers[pk] for pk in sorted(by_customer) if pk != primary.pk]
+    suggestions, merges = _reconcile(actor, primary, others, by_customer, source)
+    known = {(i.kind, i.network, i.value) for ids in by_customer.values() for i in ids}
+    fresh = [(c, i) for c, i in zip(canonical, inputs, strict=True) if (c.kind, c.network, c.value) not in known]
+    if fresh:
+        attach_identities(primary, [c for c, _ in fresh], [i for _, i in fresh], source=source)
+    matched = [i for ids in by_customer.values() for i in ids]
+    Identity.objects.filter(pk__in=[i.pk for i in matched]).update(last_seen_at=clock.now())
+    if not primary.name and name:
+        primary.name, primary.search_name = name, search_key(name)
+        primary.save(update_fields=["name", "search_name", "updated_at"])
+    return Resolution(customer=primary, created=False, matched=matched, suggestions=suggestions, merges=merges)
+
+
+def resolve_customer(
+    actor: Actor,
+    identities: list[IdentityInput],
+    *,
+    name: str = "",
+    country: str = "",
+    source: str = "inbound",
+) -> Resolution:
+    """Find the customer these identities belong to, creating one if none; see the module docstring."""
+    actor.require(Perm.CUSTOMERS_EDIT)
+    if not identities:
+        raise ValidationError("At least one identity is needed.", fields={"identities": "must not be empty"})
+    canonical = canonicalize_all(identities, customer_country=country)
+    for attempt in range(_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return _resolve_once(
+                    actor,
+                    identities,
+                    canonical,
+                    name=" ".join(name.split())[:200],
+                    country=country.upper(),
+                    source=source,
+                )
+        except IntegrityError:
+            # Another request created one of these identities between our read and our insert.
+            if attempt == _ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")

@@ -1,0 +1,101 @@
+"""/api/v1 routes for the timeline and for recording interactions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema, Status
+from pydantic import Field
+
+from cxloop.api.auth import actor_of
+from cxloop.customers import queries as customer_queries
+from cxloop.customers.types import IdentityInput
+from cxloop.interactions import queries, services
+from cxloop.interactions.schemas import InboundIn, InboundOut, InteractionIn, InteractionOut, TimelinePage
+from cxloop.interactions.types import InteractionInput
+
+router = Router(tags=["timeline"])
+
+
+class TimelineFilter(Schema):
+    channel: str = Field(default="", description="One channel or several, comma-separated")
+    direction: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+    q: str = Field(default="", max_length=200)
+    cursor: str | None = None
+    limit: int = Field(default=25, ge=1, le=200)
+
+
+def _input(payload: InteractionIn) -> InteractionInput:
+    return InteractionInput(
+        channel=payload.channel,
+        direction=payload.direction,
+        occurred_at=payload.occurred_at,
+        summary=payload.summary,
+        body=payload.body,
+        subject=payload.subject,
+        thread_ref=payload.thread_ref,
+        external_id=payload.external_id,
+        metadata=payload.metadata,
+    )
+
+
+@router.get("/customers/{customer_id}/timeline", response=TimelinePage, summary="A customer's timeline")
+def customer_timeline(request: HttpRequest, customer_id: str, filters: Query[TimelineFilter]) -> TimelinePage:
+    actor = actor_of(request)
+    customer = customer_queries.get_customer(actor, customer_id)
+    page = queries.timeline(
+        actor,
+        customer,
+        channel=filters.channel,
+        direction=filters.direction,
+        since=filters.since,
+        until=filters.until,
+        text=filters.q,
+        cursor=filters.cursor,
+        limit=filters.limit,
+    )
+    return TimelinePage(items=[InteractionOut.from_model(i) for i in page.items], next_cursor=page.next_cursor)
+
+
+@router.post("/customers/{customer_id}/interactions", response={201: InteractionOut}, summary="Record an interaction")
+def record_interaction(request: HttpRequest, customer_id: str, payload: InteractionIn) -> Status:
+    actor = actor_of(request)
+    customer = customer_queries.get_customer(actor, customer_id)
+    interaction = services.record_interaction(actor, customer, _input(payload))
+    return Status(201, InteractionOut.from_model(interaction))
+
+
+@router.post("/interactions", response={201: InboundOut}, summary="Ingest an inbound item from any channel")
+def ingest(request: HttpRequest, payload: InboundIn) -> Status:
+    """Resolves the identities to a customer (creating one if needed) and records the interaction."""
+    identities = [
+        IdentityInput(
+            kind=i.kind,
+            value=i.value,
+            region=i.region,
+            network=i.network,
+            is_verified=i.is_verified,
+            source=i.source or payload.channel,
+        )
+        for i in payload.identities
+    ]
+    interaction, resolution = services.ingest_interaction(
+        actor_of(request), identities, _input(payload), name=payload.name, country=payload.country
+    )
+    return Status(
+        201,
+        InboundOut(
+            interaction=InteractionOut.from_model(interaction),
+            customer=resolution.customer.public_id,
+            customer_created=resolution.created,
+            merge_suggestions=[s.public_id for s in resolution.suggestions],
+        ),
+    )
+
+
+@router.get("/interactions/{interaction_id}", response=InteractionOut)
+def get_interaction(request: HttpRequest, interaction_id: str) -> InteractionOut:
+    return InteractionOut.from_model(queries.get_interaction(actor_of(request), interaction_id))

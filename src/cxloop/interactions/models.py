@@ -1,0 +1,66 @@
+"""Interactions: everything a customer and the business said or did, on any channel, on one timeline."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from cxloop.core.models import PublicIdModel
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+    WHATSAPP = "whatsapp", "WhatsApp"
+    CHAT = "chat", "Web chat"
+    SOCIAL = "social", "Social"
+    PHONE = "phone", "Phone call"
+    SURVEY = "survey", "Survey"
+    EVENT = "event", "Event"
+    NOTE = "note", "Note"
+
+
+class Direction(models.TextChoices):
+    INBOUND = "inbound", "From the customer"
+    OUTBOUND = "outbound", "To the customer"
+    INTERNAL = "internal", "Internal"
+
+
+class Thread(PublicIdModel):
+    """A conversation: the messages that belong together (an email thread, a chat session)."""
+
+    PUBLIC_ID_PREFIX = "thr"
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="threads")
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    subject = models.CharField(max_length=300, blank=True)
+    external_ref = models.CharField(max_length=255, blank=True, db_index=True)
+    last_activity_at = models.DateTimeField(db_index=True)
+
+
+class Interaction(PublicIdModel):
+    PUBLIC_ID_PREFIX = "int"
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="interactions")
+    thread = models.ForeignKey(Thread, null=True, blank=True, on_delete=models.SET_NULL, related_name="interactions")
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    direction = models.CharField(max_length=10, choices=Direction.choices)
+    occurred_at = models.DateTimeField()
+    summary = models.CharField(max_length=500, blank=True)
+    body = models.TextField(blank=True)
+    raw_ref = models.CharField(max_length=500, blank=True, help_text="Where the raw payload is kept.")
+    external_id = models.CharField(max_length=255, blank=True, help_text="The channel's own message id.")
+    case_ref = models.CharField(max_length=32, blank=True, help_text="Public id of the linked case, if any.")
+    sentiment = models.FloatField(null=True, blank=True)
+    emotion = models.CharField(max_length=30, blank=True)
+    themes = models.JSONField(default=list, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["customer", "-occurred_at", "-id"], name="interactions_timeline"),
+            models.Index(fields=["channel", "external_id"], name="interactions_external"),
+        ]

@@ -1,0 +1,65 @@
+"""The timeline: one customer's interactions, newest first, filtered and paginated by cursor."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
+
+from cxloop.core.actor import Actor
+from cxloop.core.errors import NotFoundError, ValidationError
+from cxloop.core.pagination import Page, paginate
+from cxloop.core.permissions import Perm
+from cxloop.customers.models import Customer
+from cxloop.interactions.models import Channel, Direction, Interaction
+
+TIMELINE_ORDER = ("-occurred_at", "-id")
+
+
+def timeline(
+    actor: Actor,
+    customer: Customer,
+    *,
+    channel: str = "",
+    direction: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    text: str = "",
+    cursor: str | None = None,
+    limit: int = 25,
+) -> Page[Interaction]:
+    actor.require(Perm.INTERACTIONS_VIEW)
+    qs: QuerySet[Interaction] = Interaction.objects.filter(customer=customer).select_related("thread")
+    if channel:
+        channels = [c for c in channel.split(",") if c]
+        unknown = [c for c in channels if c not in Channel.values]
+        if unknown:
+            raise ValidationError("Unknown channel.", fields={"channel": f"must be among {', '.join(Channel.values)}"})
+        qs = qs.filter(channel__in=channels)
+    if direction:
+        if direction not in Direction.values:
+            raise ValidationError("Unknown direction.", fields={"direction": f"one of {', '.join(Direction.values)}"})
+        qs = qs.filter(direction=direction)
+    if since:
+        qs = qs.filter(occurred_at__gte=since)
+    if until:
+        qs = qs.filter(occurred_at__lt=until)
+    if text:
+        qs = qs.filter(Q(summary__icontains=text) | Q(body__icontains=text))
+    return paginate(qs, TIMELINE_ORDER, cursor, limit)
+
+
+def get_interaction(actor: Actor, public_id: str) -> Interaction:
+    actor.require(Perm.INTERACTIONS_VIEW)
+    try:
+        return Interaction.objects.select_related("customer", "thread").get(public_id=public_id)
+    except Interaction.DoesNotExist:
+        raise NotFoundError(f"No interaction {public_id}.") from None
+
+
+def channel_counts(actor: Actor, customer: Customer) -> dict[str, int]:
+    from django.db.models import Count
+
+    actor.require(Perm.INTERACTIONS_VIEW)
+    rows = Interaction.objects.filter(customer=customer).values("channel").annotate(n=Count("id"))
+    return {row["channel"]: row["n"] for row in rows}

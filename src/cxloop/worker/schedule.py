@@ -1,0 +1,51 @@
+"""The one schedule of periodic jobs. Add a line here to run a module's task regularly.
+
+Any number of workers may run: each due job is claimed with a conditional UPDATE, so exactly one worker
+enqueues it per period, on SQLite and PostgreSQL alike (the Healthchecks `sendalerts` pattern).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db.models import Q
+from django.utils.module_loading import import_string
+
+from cxloop.core import clock
+from cxloop.worker.models import PeriodicJob
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    task: str  # dotted path of a django_tasks @task
+    every: timedelta
+
+
+SCHEDULE: list[Job] = [
+    Job("customers.find_duplicates", "cxloop.customers.tasks.find_duplicates", timedelta(hours=24)),
+    Job("core.prune_idempotency_records", "cxloop.worker.tasks.prune_idempotency_records", timedelta(hours=1)),
+]
+
+
+def enqueue_due_jobs(schedule: list[Job] | None = None) -> list[str]:
+    """Enqueue every job whose period has passed; returns the names enqueued by this call."""
+    enqueued: list[str] = []
+    now = clock.now()
+    for job in schedule if schedule is not None else SCHEDULE:
+        PeriodicJob.objects.get_or_create(name=job.name)
+        claimed = PeriodicJob.objects.filter(
+            Q(last_enqueued_at__isnull=True) | Q(last_enqueued_at__lte=now - job.every), name=job.name
+        ).update(last_enqueued_at=now)
+        if claimed != 1:
+            continue
+        try:
+            import_string(job.task).enqueue()
+            enqueued.append(job.name)
+        except ImportError:
+            logger.warning("periodic job %s names a task that does not exist: %s", job.name, job.task)
+    return enqueued
