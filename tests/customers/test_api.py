@@ -137,3 +137,22 @@ def test_idempotency_key_replays_the_first_answer(api, alice):
     assert first.json()["id"] == second.json()["id"]
     assert second["Idempotent-Replayed"] == "true"
     assert Customer.objects.count() == 1
+
+
+def test_export_holds_profile_and_timeline_and_is_audited(api, alice, charlie):
+    created = api.post(
+        "/customers", alice, {"name": "Eve", "identities": [{"kind": "email", "value": "eve@example.com"}]}
+    ).json()
+    api.post(
+        f"/customers/{created['id']}/interactions", alice, {"channel": "note", "direction": "internal", "body": "VIP"}
+    )
+
+    response = api.get(f"/customers/{created['id']}/export", charlie)
+
+    assert response.status_code == 200
+    document = response.json()
+    assert document["customer"]["identities"][0]["value"] == "eve@example.com"
+    assert [i["body"] for i in document["interactions"]] == ["VIP"]
+    entry = AuditEntry.objects.get(action="customer.exported")
+    assert entry.object_id == created["id"]
+    assert entry.actor_label.startswith("charlie")

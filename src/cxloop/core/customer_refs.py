@@ -6,12 +6,14 @@ a pair of functions from its own services at start-up (AppConfig.ready):
 
     move(from_customer_id, to_customer_id) -> ids of the rows it moved
     restore(row_ids, to_customer_id)       -> puts those rows back
+    export(customer_id)                    -> the rows as plain data, for a personal-data export (optional)
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -19,15 +21,19 @@ class CustomerReference:
     label: str
     move: Callable[[int, int], list[int]]
     restore: Callable[[list[int], int], None]
+    export: Callable[[int], list[dict[str, Any]]] | None = None
 
 
 _references: dict[str, CustomerReference] = {}
 
 
 def register_customer_reference(
-    label: str, move: Callable[[int, int], list[int]], restore: Callable[[list[int], int], None]
+    label: str,
+    move: Callable[[int, int], list[int]],
+    restore: Callable[[list[int], int], None],
+    export: Callable[[int], list[dict[str, Any]]] | None = None,
 ) -> None:
-    _references[label] = CustomerReference(label, move, restore)
+    _references[label] = CustomerReference(label, move, restore, export)
 
 
 def customer_references() -> list[CustomerReference]:

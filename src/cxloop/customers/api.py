@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
@@ -125,6 +127,13 @@ def delete_customer(request: HttpRequest, customer_id: str) -> Status:
     actor = actor_of(request)
     customer_services.delete_customer(actor, queries.get_customer(actor, customer_id))
     return Status(204, None)
+
+
+@router.get("/customers/{customer_id}/export", response=dict[str, Any], summary="Export a customer's personal data")
+def export_customer(request: HttpRequest, customer_id: str) -> dict[str, Any]:
+    """Profile, identities and timeline as one JSON document (audited as an export)."""
+    actor = actor_of(request)
+    return customer_services.export_customer(actor, queries.get_customer(actor, customer_id))
 
 
 @router.get("/customers/{customer_id}/identities", response=list[IdentityOut])

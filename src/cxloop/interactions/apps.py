@@ -11,6 +11,9 @@ class InteractionsConfig(AppConfig):
         from cxloop.interactions import services
 
         register_customer_reference(
-            "interactions", services.move_customer_interactions, services.restore_customer_interactions
+            "interactions",
+            services.move_customer_interactions,
+            services.restore_customer_interactions,
+            services.export_customer_interactions,
         )
         register_customer_reference("threads", services.move_customer_threads, services.restore_customer_threads)

@@ -127,6 +127,23 @@ def restore_customer_interactions(ids: list[int], to_customer_id: int) -> None:
     Interaction.objects.filter(pk__in=ids).update(customer_id=to_customer_id)
 
 
+def export_customer_interactions(customer_id: int) -> list[dict[str, object]]:
+    """Every interaction of a customer as plain data, oldest first, for a personal-data export."""
+    rows = Interaction.objects.filter(customer_id=customer_id).select_related("thread").order_by("occurred_at", "id")
+    return [
+        {
+            "id": i.public_id,
+            "channel": i.channel,
+            "direction": i.direction,
+            "occurred_at": i.occurred_at.isoformat(),
+            "subject": i.thread.subject if i.thread else "",
+            "summary": i.summary,
+            "body": i.body,
+        }
+        for i in rows.iterator(chunk_size=1000)
+    ]
+
+
 def move_customer_threads(from_customer_id: int, to_customer_id: int) -> list[int]:
     ids = list(Thread.objects.filter(customer_id=from_customer_id).values_list("pk", flat=True))
     Thread.objects.filter(pk__in=ids).update(customer_id=to_customer_id)

@@ -8,6 +8,7 @@ from cxloop.customers.services.attributes import (
     delete_attribute,
     validate_attributes,
 )
+from cxloop.customers.services.export import export_customer
 from cxloop.customers.services.identities import (
     add_identity,
     remove_identity,
@@ -36,6 +37,7 @@ __all__ = [
     "delete_attribute",
     "delete_customer",
     "dismiss_suggestion",
+    "export_customer",
     "merge_customers",
     "remove_identity",
     "resolve_customer",
