@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
@@ -55,7 +56,7 @@ def list_tokens(request: HttpRequest) -> list[TokenOut]:
 
 
 @router.post("/tokens", response={201: TokenCreated}, summary="Create a token for yourself")
-def create_token(request: HttpRequest, payload: TokenIn) -> Status:
+def create_token(request: HttpRequest, payload: TokenIn) -> Status[Any]:
     actor = actor_of(request)
     if actor.user is None:
         raise PermissionDeniedError("Tokens belong to users.")
@@ -64,7 +65,7 @@ def create_token(request: HttpRequest, payload: TokenIn) -> Status:
 
 
 @router.delete("/tokens/{token_id}", response={204: None}, summary="Revoke a token")
-def revoke_token(request: HttpRequest, token_id: int) -> Status:
+def revoke_token(request: HttpRequest, token_id: int) -> Status[Any]:
     actor = actor_of(request)
     services.revoke_token(actor, queries.get_token(actor, token_id))
     return Status(204, None)

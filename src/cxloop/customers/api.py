@@ -48,6 +48,11 @@ class CustomerFilter(Schema):
     limit: int = Field(default=25, ge=1, le=200)
 
 
+class PageQuery(Schema):
+    cursor: str | None = None
+    limit: int = Field(default=25, ge=1, le=200)
+
+
 class LookupQuery(Schema):
     email: str = ""
     phone: str = ""
@@ -68,7 +73,7 @@ def _identity_input(item: IdentityIn) -> IdentityInput:
 @router.get("/customers", response=CustomerPage, summary="Search customers")
 def list_customers(request: HttpRequest, filters: Query[CustomerFilter]) -> CustomerPage:
     """Filter by name, email, phone, any identity, tag, stage, and custom attributes as `attr.<key>=value`."""
-    attributes = {k[5:]: v for k, v in request.GET.items() if k.startswith("attr.")}
+    attributes = {k[5:]: str(v) for k, v in request.GET.items() if k.startswith("attr.")}
     qs = queries.search_customers(
         actor_of(request),
         q=filters.q,
@@ -87,7 +92,7 @@ def list_customers(request: HttpRequest, filters: Query[CustomerFilter]) -> Cust
 
 
 @router.post("/customers", response={201: CustomerOut}, summary="Create a customer")
-def create_customer(request: HttpRequest, payload: CustomerCreate) -> Status:
+def create_customer(request: HttpRequest, payload: CustomerCreate) -> Status[Any]:
     data = CustomerInput(
         name=payload.name,
         country=payload.country,
@@ -123,7 +128,7 @@ def update_customer(request: HttpRequest, customer_id: str, payload: CustomerUpd
 
 
 @router.delete("/customers/{customer_id}", response={204: None})
-def delete_customer(request: HttpRequest, customer_id: str) -> Status:
+def delete_customer(request: HttpRequest, customer_id: str) -> Status[Any]:
     actor = actor_of(request)
     customer_services.delete_customer(actor, queries.get_customer(actor, customer_id))
     return Status(204, None)
@@ -143,7 +148,7 @@ def list_identities(request: HttpRequest, customer_id: str) -> list[IdentityOut]
 
 
 @router.post("/customers/{customer_id}/identities", response={201: IdentityOut})
-def add_identity(request: HttpRequest, customer_id: str, payload: IdentityIn) -> Status:
+def add_identity(request: HttpRequest, customer_id: str, payload: IdentityIn) -> Status[Any]:
     actor = actor_of(request)
     customer = queries.get_customer(actor, customer_id)
     identity = customer_services.add_identity(actor, customer, _identity_input(payload))
@@ -158,7 +163,7 @@ def update_identity(request: HttpRequest, customer_id: str, identity_id: str, pa
 
 
 @router.delete("/customers/{customer_id}/identities/{identity_id}", response={204: None})
-def remove_identity(request: HttpRequest, customer_id: str, identity_id: str) -> Status:
+def remove_identity(request: HttpRequest, customer_id: str, identity_id: str) -> Status[Any]:
     actor = actor_of(request)
     identity = queries.get_identity(actor, queries.get_customer(actor, customer_id), identity_id)
     customer_services.remove_identity(actor, identity)
@@ -166,7 +171,7 @@ def remove_identity(request: HttpRequest, customer_id: str, identity_id: str) ->
 
 
 @router.post("/customers/{customer_id}/merge", response={201: MergeOut}, summary="Merge another customer into this one")
-def merge_customer(request: HttpRequest, customer_id: str, payload: MergeIn) -> Status:
+def merge_customer(request: HttpRequest, customer_id: str, payload: MergeIn) -> Status[Any]:
     actor = actor_of(request)
     target = queries.get_customer(actor, customer_id)
     source = queries.get_customer(actor, payload.source)
@@ -188,10 +193,10 @@ def unmerge(request: HttpRequest, merge_id: str, payload: UnmergeIn) -> MergeOut
 
 
 @router.get("/merge-suggestions", response=SuggestionPage)
-def list_suggestions(
-    request: HttpRequest, cursor: str | None = None, limit: int = Query(25, ge=1, le=200)
-) -> SuggestionPage:
-    page = paginate(queries.pending_suggestions(actor_of(request)), ("-probability", "-id"), cursor, limit)
+def list_suggestions(request: HttpRequest, params: Query[PageQuery]) -> SuggestionPage:
+    page = paginate(
+        queries.pending_suggestions(actor_of(request)), ("-probability", "-id"), params.cursor, params.limit
+    )
     return SuggestionPage(items=[SuggestionOut.from_model(s) for s in page.items], next_cursor=page.next_cursor)
 
 
@@ -213,6 +218,6 @@ def list_attributes(request: HttpRequest) -> list[AttributeDefinitionOut]:
 
 
 @router.post("/attributes", response={201: AttributeDefinitionOut}, tags=["attributes"])
-def define_attribute(request: HttpRequest, payload: AttributeDefinitionIn) -> Status:
+def define_attribute(request: HttpRequest, payload: AttributeDefinitionIn) -> Status[Any]:
     definition = customer_services.define_attribute(actor_of(request), **payload.model_dump())
     return Status(201, AttributeDefinitionOut.from_orm(definition))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
@@ -61,7 +62,7 @@ def customer_timeline(request: HttpRequest, customer_id: str, filters: Query[Tim
 
 
 @router.post("/customers/{customer_id}/interactions", response={201: InteractionOut}, summary="Record an interaction")
-def record_interaction(request: HttpRequest, customer_id: str, payload: InteractionIn) -> Status:
+def record_interaction(request: HttpRequest, customer_id: str, payload: InteractionIn) -> Status[Any]:
     actor = actor_of(request)
     customer = customer_queries.get_customer(actor, customer_id)
     interaction = services.record_interaction(actor, customer, _input(payload))
@@ -69,7 +70,7 @@ def record_interaction(request: HttpRequest, customer_id: str, payload: Interact
 
 
 @router.post("/interactions", response={201: InboundOut}, summary="Ingest an inbound item from any channel")
-def ingest(request: HttpRequest, payload: InboundIn) -> Status:
+def ingest(request: HttpRequest, payload: InboundIn) -> Status[Any]:
     """Resolves the identities to a customer (creating one if needed) and records the interaction."""
     identities = [
         IdentityInput(

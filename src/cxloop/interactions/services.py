@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 
@@ -52,7 +52,7 @@ def clean_interaction(data: InteractionInput) -> InteractionInput:
     return data
 
 
-def _thread_for(customer: Customer, data: InteractionInput, occurred_at: object) -> Thread | None:
+def _thread_for(customer: Customer, data: InteractionInput, occurred_at: datetime) -> Thread | None:
     if not data.thread_ref:
         return None
     thread, created = Thread.objects.get_or_create(
@@ -61,8 +61,8 @@ def _thread_for(customer: Customer, data: InteractionInput, occurred_at: object)
         external_ref=data.thread_ref[:255],
         defaults={"subject": data.subject[:300], "last_activity_at": occurred_at},
     )
-    if not created and thread.last_activity_at < occurred_at:  # type: ignore[operator]
-        thread.last_activity_at = occurred_at  # type: ignore[assignment]
+    if not created and thread.last_activity_at < occurred_at:
+        thread.last_activity_at = occurred_at
         thread.save(update_fields=["last_activity_at", "updated_at"])
     return thread
 
