@@ -50,6 +50,9 @@ SECURE_SSL_REDIRECT = HTTPS and env_bool("CXLOOP_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = env_int("CXLOOP_HSTS_SECONDS", 31_536_000) if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS and env_bool("CXLOOP_HSTS_PRELOAD", False)
+# HSTS preload is a commitment for the whole domain that is hard to undo, so it stays the operator's
+# opt-in (CXLOOP_HSTS_PRELOAD) and the deployment check does not demand it.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("CXLOOP_BEHIND_PROXY", False) else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
