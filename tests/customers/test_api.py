@@ -156,3 +156,28 @@ def test_export_holds_profile_and_timeline_and_is_audited(api, alice, charlie):
     entry = AuditEntry.objects.get(action="customer.exported")
     assert entry.object_id == created["id"]
     assert entry.actor_label.startswith("charlie")
+
+
+def test_admin_defines_and_deletes_attributes_and_values_are_checked(api, ada, alice):
+    assert (
+        api.post(
+            "/attributes", alice, {"key": "plan", "label": "Plan", "type": "choice", "choices": ["gold"]}
+        ).status_code
+        == 403
+    )
+    assert (
+        api.post(
+            "/attributes", ada, {"key": "plan", "label": "Plan", "type": "choice", "choices": ["gold", "silver"]}
+        ).status_code
+        == 201
+    )
+
+    bad = api.post("/customers", alice, {"name": "P", "attributes": {"plan": "bronze"}})
+    good = api.post("/customers", alice, {"name": "P", "attributes": {"plan": "gold"}})
+
+    assert bad.status_code == 422
+    assert "attributes.plan" in bad.json()["error"]["fields"]
+    assert good.status_code == 201
+    assert api.delete("/attributes/plan", ada).status_code == 204
+    assert api.get(f"/customers/{good.json()['id']}", alice).json()["attributes"] == {"plan": "gold"}
+    assert api.delete("/attributes/plan", ada).status_code == 404

@@ -221,3 +221,11 @@ def list_attributes(request: HttpRequest) -> list[AttributeDefinitionOut]:
 def define_attribute(request: HttpRequest, payload: AttributeDefinitionIn) -> Status[Any]:
     definition = customer_services.define_attribute(actor_of(request), **payload.model_dump())
     return Status(201, AttributeDefinitionOut.from_orm(definition))
+
+
+@router.delete("/attributes/{key}", response={204: None}, tags=["attributes"])
+def delete_attribute(request: HttpRequest, key: str) -> Status[None]:
+    """Remove a definition; values already stored on profiles are kept."""
+    actor = actor_of(request)
+    customer_services.delete_attribute(actor, queries.get_attribute_definition(actor, key))
+    return Status(204, None)

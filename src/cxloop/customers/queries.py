@@ -184,3 +184,11 @@ def get_merge(actor: Actor, public_id: str) -> Merge:
 def attribute_definitions(actor: Actor) -> QuerySet[AttributeDefinition]:
     actor.require(Perm.CUSTOMERS_VIEW)
     return AttributeDefinition.objects.all()
+
+
+def get_attribute_definition(actor: Actor, key: str) -> AttributeDefinition:
+    actor.require(Perm.CUSTOMERS_VIEW)
+    try:
+        return AttributeDefinition.objects.get(key=key)
+    except AttributeDefinition.DoesNotExist:
+        raise NotFoundError(f"No attribute {key!r}.") from None
