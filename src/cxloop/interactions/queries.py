@@ -63,3 +63,12 @@ def channel_counts(actor: Actor, customer: Customer) -> dict[str, int]:
     actor.require(Perm.INTERACTIONS_VIEW)
     rows = Interaction.objects.filter(customer=customer).values("channel").annotate(n=Count("id"))
     return {row["channel"]: row["n"] for row in rows}
+
+
+def count_interactions(actor: Actor, *, since: datetime | None = None) -> int:
+    """How many interactions were recorded (since a moment, if given): a dashboard figure."""
+    actor.require(Perm.INTERACTIONS_VIEW)
+    qs = Interaction.objects.all()
+    if since is not None:
+        qs = qs.filter(occurred_at__gte=since)
+    return qs.count()
