@@ -23,6 +23,7 @@ from cxloop.customers.models import IdentityKind
 
 _NETWORK_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,49}$")
 _MAX_VALUE = 254
+_INTERNATIONAL_RE = re.compile(r"^\D*\+")  # a "+" before the first digit: written with its country code
 
 _PHONE_REASONS = {
     phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "unknown country calling code",
@@ -70,10 +71,12 @@ def normalize_phone(raw: str, *, region: str | None, field: str = "value") -> st
     try:
         number = phonenumbers.parse(candidate, (region or "").upper() or None)
     except phonenumbers.NumberParseException as exc:
-        if exc.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
-            reason = "a national number needs a region (country) to be read; give one or write it with +"
-        else:
+        if exc.error_type != phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
             reason = "not a phone number"
+        elif _INTERNATIONAL_RE.match(candidate):
+            reason = "unknown country calling code"
+        else:
+            reason = "a national number needs a region (country) to be read; give one or write it with +"
         raise _fail(field, reason) from exc
     verdict = phonenumbers.is_possible_number_with_reason(number)
     if verdict not in (phonenumbers.ValidationResult.IS_POSSIBLE, phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY):
@@ -83,15 +86,37 @@ def normalize_phone(raw: str, *, region: str | None, field: str = "value") -> st
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _normalize_whatsapp(raw: str, *, region: str | None, field: str) -> str:
-    # WhatsApp ids (wa_id) are international numbers written without "+".
+def _normalize_whatsapp(raw: str, *, region: str | None, hint: str | None, field: str) -> str:
+    """WhatsApp ids (wa_id) are international numbers written as bare digits, without "+".
+
+    Bare digits (no trunk "0", no separators) that make a valid international number are read as a wa_id,
+    however short the country's numbers are (Andorra's have 9 digits), whatever the customer's country.
+    Only a region given with this very identity (`hint`) says bare digits are written nationally, and only
+    when they are a valid number there. Any other spelling is read as a phone number in `region`.
+    """
     digits = raw.strip()
-    if digits.isdigit() and len(digits) > 10:
+    if digits.isdigit() and not digits.startswith("0"):
+        if hint and _valid_national(digits, hint):
+            return normalize_phone(digits, region=hint, field=field)
         try:
-            return normalize_phone("+" + digits, region=None, field=field)
-        except ValidationError:
-            pass
+            international = phonenumbers.parse("+" + digits, None)
+        except phonenumbers.NumberParseException:
+            international = None
+        if international is not None and phonenumbers.is_valid_number(international):
+            return phonenumbers.format_number(international, phonenumbers.PhoneNumberFormat.E164)
+        if len(digits) > 10:  # possible though outside the metadata: still a wa_id
+            try:
+                return normalize_phone("+" + digits, region=None, field=field)
+            except ValidationError:
+                pass
     return normalize_phone(raw, region=region, field=field)
+
+
+def _valid_national(digits: str, region: str) -> bool:
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(digits, region.upper()))
+    except phonenumbers.NumberParseException:
+        return False
 
 
 def _normalize_network(network: str | None, *, kind: str, field: str) -> str:
@@ -129,7 +154,7 @@ def canonicalize(
         e164 = normalize_phone(value, region=phone_region, field=value_field)
         return CanonicalIdentity(kind, "", e164, e164)
     if kind == IdentityKind.WHATSAPP:
-        e164 = _normalize_whatsapp(value, region=phone_region, field=value_field)
+        e164 = _normalize_whatsapp(value, region=phone_region, hint=region, field=value_field)
         return CanonicalIdentity(kind, "", e164, e164)
     if kind == IdentityKind.SOCIAL:
         net = _normalize_network(network, kind=kind, field=f"{field_prefix}network")
