@@ -27,7 +27,7 @@ from cxloop.customers.models import (
 from cxloop.customers.normalization import CanonicalIdentity
 from cxloop.customers.services.identities import attach_identities, canonicalize_all
 from cxloop.customers.services.merging import merge_customers, suggest_merge
-from cxloop.customers.services.snapshots import customer_snapshot, search_key
+from cxloop.customers.services.snapshots import customer_snapshot, identity_snapshot, search_key
 from cxloop.customers.types import IdentityInput
 from cxloop.events.bus import publish
 from cxloop.privacy.services import record_audit
@@ -87,6 +87,22 @@ def _create(
     return customer
 
 
+def _record_added(actor: Actor, customer: Customer, added: list[Identity]) -> None:
+    """Identities learnt from an inbound item change the profile like any other addition: audited, announced."""
+    for identity in added:
+        record_audit(
+            actor,
+            "identity.added",
+            object_type="customer",
+            object_id=customer.public_id,
+            summary=f"Added {identity.kind} {identity.value} (seen on {identity.source})",
+            after=identity_snapshot(identity),
+        )
+        publish(
+            events.IdentityAdded(customer_id=customer.public_id, identity_id=identity.public_id, kind=identity.kind)
+        )
+
+
 def _reconcile(
     actor: Actor, primary: Customer, others: list[Customer], by_customer: dict[int, list[Identity]], source: str
 ) -> tuple[list[MergeSuggestion], list[Merge]]:
@@ -138,7 +154,8 @@ def _resolve_once(
     known = {(i.kind, i.network, i.value) for ids in by_customer.values() for i in ids}
     fresh = [(c, i) for c, i in zip(canonical, inputs, strict=True) if (c.kind, c.network, c.value) not in known]
     if fresh:
-        attach_identities(primary, [c for c, _ in fresh], [i for _, i in fresh], source=source)
+        added = attach_identities(primary, [c for c, _ in fresh], [i for _, i in fresh], source=source)
+        _record_added(actor, primary, added)
     matched = [i for ids in by_customer.values() for i in ids]
     Identity.objects.filter(pk__in=[i.pk for i in matched]).update(last_seen_at=clock.now())
     if not primary.name and name:
