@@ -17,6 +17,7 @@ from cxloop.core.actor import Actor
 from cxloop.core.errors import ValidationError
 from cxloop.core.permissions import Perm
 from cxloop.customers import events
+from cxloop.customers.errors import IdentityTakenError
 from cxloop.customers.models import (
     Customer,
     Identity,
@@ -188,8 +189,9 @@ def resolve_customer(
                     country=country.upper(),
                     source=source,
                 )
-        except IntegrityError:
-            # Another request created one of these identities between our read and our insert.
+        except (IntegrityError, IdentityTakenError):
+            # Another request created one of these identities after our read: at our insert (IntegrityError)
+            # or before it (our existence check in attach_identities). Read again and join its customer.
             if attempt == _ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
