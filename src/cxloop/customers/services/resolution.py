@@ -7,7 +7,7 @@ with the evidence, unless CXLOOP_AUTO_MERGE_VERIFIED allows merging on identitie
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -113,8 +113,11 @@ def _reconcile(
     for other in others:
         other_verified = any(i.is_verified for i in by_customer[other.pk])
         if settings.CXLOOP_AUTO_MERGE_VERIFIED and primary_verified and other_verified:
+            # The configured rule, not the caller, decides this merge: whoever ingests the item (an agent's
+            # token, a channel) may trigger it without the merge permission; the audit still names them.
+            rule_actor = replace(actor, permissions=actor.permissions | {Perm.CUSTOMERS_MERGE})
             merges.append(
-                merge_customers(actor, primary, other, reason=f"verified identities seen together ({source})")
+                merge_customers(rule_actor, primary, other, reason=f"verified identities seen together ({source})")
             )
             continue
         evidence = {
