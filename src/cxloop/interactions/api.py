@@ -8,13 +8,24 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
+from pydantic import ValidationError as PydanticValidationError
 
 from cxloop.api.auth import actor_of
 from cxloop.customers import queries as customer_queries
 from cxloop.customers.types import IdentityInput
 from cxloop.interactions import queries, services
-from cxloop.interactions.schemas import InboundIn, InboundOut, InteractionIn, InteractionOut, TimelinePage
-from cxloop.interactions.types import InteractionInput
+from cxloop.interactions.schemas import (
+    BatchItemError,
+    BatchItemOut,
+    InboundBatchIn,
+    InboundBatchOut,
+    InboundIn,
+    InboundOut,
+    InteractionIn,
+    InteractionOut,
+    TimelinePage,
+)
+from cxloop.interactions.types import InboundItem, InteractionInput
 
 router = Router(tags=["timeline"])
 
@@ -95,6 +106,76 @@ def ingest(request: HttpRequest, payload: InboundIn) -> Status[Any]:
             merge_suggestions=[s.public_id for s in resolution.suggestions],
         ),
     )
+
+
+def _inbound_item(payload: InboundIn) -> InboundItem:
+    identities = [
+        IdentityInput(
+            kind=i.kind,
+            value=i.value,
+            region=i.region,
+            network=i.network,
+            is_verified=i.is_verified,
+            source=i.source or payload.channel,
+        )
+        for i in payload.identities
+    ]
+    return InboundItem(identities=identities, interaction=_input(payload), name=payload.name, country=payload.country)
+
+
+def _item_error(index: int, code: str, message: str, fields: dict[str, str]) -> BatchItemOut:
+    return BatchItemOut(
+        index=index,
+        ok=False,
+        interaction=None,
+        customer=None,
+        customer_created=False,
+        merge_suggestions=[],
+        error=BatchItemError(code=code, message=message, fields=fields),
+    )
+
+
+def _schema_errors(exc: PydanticValidationError) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for error in exc.errors():
+        key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"]).lstrip(".") or "item"
+        fields.setdefault(key, str(error["msg"]).removeprefix("Value error, "))
+    return fields
+
+
+def _batch_item_out(index: int, result: services.ItemResult) -> BatchItemOut:
+    if result.error is not None:
+        return _item_error(index, result.error.code, result.error.message, result.error.fields)
+    assert result.interaction is not None
+    assert result.resolution is not None
+    return BatchItemOut(
+        index=index,
+        ok=True,
+        interaction=result.interaction.public_id,
+        customer=result.resolution.customer.public_id,
+        customer_created=result.resolution.created,
+        merge_suggestions=[s.public_id for s in result.resolution.suggestions],
+        error=None,
+    )
+
+
+# Declared before GET /interactions/{interaction_id}, whose path would otherwise swallow "batch".
+@router.post("/interactions/batch", response=InboundBatchOut, summary="Ingest up to 1,000 inbound items at once")
+def ingest_batch(request: HttpRequest, payload: InboundBatchIn) -> InboundBatchOut:
+    """Each item as in POST /interactions; invalid items are reported by index, the others stored together."""
+    parsed: list[tuple[int, InboundIn]] = []
+    outcomes: dict[int, BatchItemOut] = {}
+    for index, raw in enumerate(payload.items):
+        try:
+            parsed.append((index, InboundIn.model_validate(raw)))
+        except PydanticValidationError as exc:
+            outcomes[index] = _item_error(index, "validation_error", "The item is not valid.", _schema_errors(exc))
+    result = services.ingest_batch(actor_of(request), [_inbound_item(item) for _, item in parsed])
+    for (index, _), item_result in zip(parsed, result.items, strict=True):
+        outcomes[index] = _batch_item_out(index, item_result)
+    items = [outcomes[index] for index in range(len(payload.items))]
+    stored = sum(item.ok for item in items)
+    return InboundBatchOut(stored=stored, failed=len(items) - stored, items=items)
 
 
 @router.get("/interactions/{interaction_id}", response=InteractionOut)

@@ -74,3 +74,36 @@ class InboundOut(Schema):
     customer: str
     customer_created: bool
     merge_suggestions: list[str]
+
+
+class InboundBatchIn(Schema):
+    items: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=1000,
+        description=(
+            "Up to 1,000 inbound items, each shaped like the body of POST /interactions. Each item is checked on "
+            "its own, so one invalid item is reported in its result instead of refusing the whole batch."
+        ),
+    )
+
+
+class BatchItemError(Schema):
+    code: str
+    message: str
+    fields: dict[str, str]
+
+
+class BatchItemOut(Schema):
+    index: int
+    ok: bool
+    interaction: str | None = Field(description="Public id of the recorded interaction")
+    customer: str | None
+    customer_created: bool
+    merge_suggestions: list[str]
+    error: BatchItemError | None
+
+
+class InboundBatchOut(Schema):
+    stored: int
+    failed: int
+    items: list[BatchItemOut]

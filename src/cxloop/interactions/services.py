@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from django.db import transaction
 
 from cxloop.core import clock
 from cxloop.core.actor import Actor
-from cxloop.core.errors import ValidationError
+from cxloop.core.errors import CxloopError, ValidationError
+from cxloop.core.ids import new_public_id
 from cxloop.core.permissions import Perm
 from cxloop.customers import services as customer_services
 from cxloop.customers.models import Customer
@@ -16,11 +20,12 @@ from cxloop.customers.types import IdentityInput
 from cxloop.events.bus import publish
 from cxloop.interactions.events import InteractionRecorded
 from cxloop.interactions.models import Channel, Direction, Interaction, Thread
-from cxloop.interactions.types import InteractionInput
-from cxloop.privacy.services import record_audit
+from cxloop.interactions.types import InboundItem, InteractionInput
+from cxloop.privacy.services import AuditRecord, record_audit, record_audits
 
 MAX_BODY = 200_000
 _FUTURE_TOLERANCE = timedelta(hours=24)
+T = TypeVar("T")
 
 
 def summarize(body: str, limit: int = 200) -> str:
@@ -152,3 +157,204 @@ def move_customer_threads(from_customer_id: int, to_customer_id: int) -> list[in
 
 def restore_customer_threads(ids: list[int], to_customer_id: int) -> None:
     Thread.objects.filter(pk__in=ids).update(customer_id=to_customer_id)
+
+
+# --- batch ingest ------------------------------------------------------------------------------
+BATCH_MAX_ITEMS = 1000
+_CHUNK = 500
+ThreadKey = tuple[int, str, str]
+
+
+@dataclass
+class ItemResult:
+    """The outcome of one item of a batch: stored (interaction, resolution) or refused (error)."""
+
+    index: int
+    interaction: Interaction | None = None
+    resolution: customer_services.Resolution | None = None
+    error: CxloopError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.interaction is not None
+
+
+@dataclass
+class BatchResult:
+    items: list[ItemResult]
+
+    @property
+    def stored(self) -> int:
+        return sum(item.ok for item in self.items)
+
+    @property
+    def failed(self) -> int:
+        return sum(item.error is not None for item in self.items)
+
+
+@dataclass
+class _Pending:
+    result: ItemResult
+    item: InboundItem
+    prepared: customer_services.PreparedResolution
+
+
+def _prepare_item(item: InboundItem) -> customer_services.PreparedResolution:
+    """The checks ingest_interaction makes, in its order, plus the column lengths the database would refuse."""
+    data = clean_interaction(item.interaction)
+    errors: dict[str, str] = {}
+    if len(data.external_id) > 255:
+        errors["external_id"] = "must be at most 255 characters"
+    if len(data.raw_ref) > 500:
+        errors["raw_ref"] = "must be at most 500 characters"
+    if errors:
+        raise ValidationError("The interaction is not valid.", fields=errors)
+    return customer_services.prepare_resolution(
+        item.identities, name=item.name, country=item.country, source=data.channel
+    )
+
+
+def _chunked(values: Sequence[T]) -> Iterator[Sequence[T]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def _threads_for_batch(
+    entries: list[tuple[Customer, InteractionInput, datetime]], now: datetime
+) -> dict[ThreadKey, Thread]:
+    """As _thread_for for many items: each (customer, channel, thread_ref) thread is found or created once.
+
+    A new thread takes the subject of its first item; last_activity_at ends at the newest item's time, which
+    is where the item-by-item updates would leave it.
+    """
+    first_subject: dict[ThreadKey, str] = {}
+    newest: dict[ThreadKey, datetime] = {}
+    for customer, data, occurred_at in entries:
+        if data.thread_ref:
+            key = (customer.pk, data.channel, data.thread_ref[:255])
+            first_subject.setdefault(key, data.subject[:300])
+            newest[key] = max(newest.get(key, occurred_at), occurred_at)
+    threads: dict[ThreadKey, Thread] = {}
+    for chunk in _chunked(sorted({key[0] for key in first_subject})):
+        customer_ids = set(chunk)
+        refs = sorted({key[2] for key in first_subject if key[0] in customer_ids})
+        for thread in Thread.objects.filter(customer_id__in=chunk, external_ref__in=refs).order_by("pk"):
+            threads.setdefault((thread.customer_id, thread.channel, thread.external_ref), thread)
+    stale = [
+        thread
+        for key, thread in threads.items()
+        if key in newest and thread.last_activity_at < newest[key]  # type: ignore[operator]
+    ]
+    for thread in stale:
+        thread.last_activity_at = newest[(thread.customer_id, thread.channel, thread.external_ref)]
+        thread.updated_at = now
+    Thread.objects.bulk_update(stale, ["last_activity_at", "updated_at"], batch_size=_CHUNK)
+    created = [
+        Thread(
+            public_id=new_public_id(Thread.PUBLIC_ID_PREFIX),
+            customer_id=key[0],
+            channel=key[1],
+            external_ref=key[2],
+            subject=subject,
+            last_activity_at=newest[key],
+        )
+        for key, subject in first_subject.items()
+        if key not in threads
+    ]
+    Thread.objects.bulk_create(created, batch_size=_CHUNK)
+    threads.update({(t.customer_id, t.channel, t.external_ref): t for t in created})
+    return threads
+
+
+def _record_resolved(actor: Actor, pending: list[_Pending], resolutions: list[customer_services.Resolution]) -> None:
+    """As record_interaction for items whose customers are resolved: bulk inserts, one audit entry per item."""
+    if not pending:
+        return
+    now = clock.now()
+    entries = [
+        (resolution.customer, p.item.interaction, p.item.interaction.occurred_at or now)
+        for p, resolution in zip(pending, resolutions, strict=True)
+    ]
+    threads = _threads_for_batch(entries, now)
+    interactions = [
+        Interaction(
+            public_id=new_public_id(Interaction.PUBLIC_ID_PREFIX),
+            customer=customer,
+            thread=threads.get((customer.pk, data.channel, data.thread_ref[:255])) if data.thread_ref else None,
+            channel=data.channel,
+            direction=data.direction,
+            occurred_at=occurred_at,
+            summary=data.summary.strip() or summarize(data.body),
+            body=data.body,
+            raw_ref=data.raw_ref,
+            external_id=data.external_id,
+            metadata=data.metadata,
+            created_by=actor.user,
+        )
+        for customer, data, occurred_at in entries
+    ]
+    Interaction.objects.bulk_create(interactions, batch_size=_CHUNK)
+    record_audits(
+        actor,
+        [
+            AuditRecord(
+                "interaction.recorded",
+                object_type="customer",
+                object_id=i.customer.public_id,
+                summary=f"{i.direction} {i.channel}: {i.summary[:120]}",
+                after={"interaction": i.public_id, "channel": i.channel, "direction": i.direction},
+            )
+            for i in interactions
+        ],
+    )
+    for p, resolution, interaction in zip(pending, resolutions, interactions, strict=True):
+        p.result.interaction, p.result.resolution = interaction, resolution
+        publish(
+            InteractionRecorded(
+                interaction_id=interaction.public_id,
+                customer_id=interaction.customer.public_id,
+                channel=interaction.channel,
+                direction=interaction.direction,
+            )
+        )
+
+
+def _ingest_single(actor: Actor, pending: _Pending) -> None:
+    """An item whose identities point at several customers goes the item-by-item way (suggestion or merge)."""
+    item = pending.item
+    try:
+        interaction, resolution = ingest_interaction(
+            actor, item.identities, item.interaction, name=item.name, country=item.country
+        )
+    except CxloopError as exc:  # rolled back to ingest_interaction's savepoint; the batch goes on
+        pending.result.error = exc
+    else:
+        pending.result.interaction, pending.result.resolution = interaction, resolution
+
+
+@transaction.atomic
+def ingest_batch(actor: Actor, items: Sequence[InboundItem]) -> BatchResult:
+    """Many inbound items in one transaction, with the outcome of ingest_interaction on each, in order.
+
+    A backlog or an import of thousands of items would cost several queries per item through
+    ingest_interaction; here the items are checked and canonicalised first, then resolved and recorded
+    with set-based reads and bulk inserts (customers.services.batch explains the resolution). An item
+    that fails validation is reported in its ItemResult with the error and stored nothing; the others are
+    stored. Audit entries and events are the ones ingest_interaction would write, item for item.
+    """
+    actor.require(Perm.CUSTOMERS_EDIT)
+    actor.require(Perm.INTERACTIONS_WRITE)
+    results = [ItemResult(index=index) for index in range(len(items))]
+    pending: list[_Pending] = []
+    for result, item in zip(results, items, strict=True):
+        try:
+            pending.append(_Pending(result, item, _prepare_item(item)))
+        except CxloopError as exc:
+            result.error = exc
+    while pending:
+        resolutions = customer_services.resolve_batch(actor, [p.prepared for p in pending])
+        _record_resolved(actor, pending[: len(resolutions)], resolutions)
+        pending = pending[len(resolutions) :]
+        if pending:
+            _ingest_single(actor, pending.pop(0))
+    return BatchResult(results)

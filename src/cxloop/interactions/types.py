@@ -4,6 +4,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from cxloop.customers.types import IdentityInput
+
 
 @dataclass
 class InteractionInput:
@@ -17,3 +19,13 @@ class InteractionInput:
     raw_ref: str = ""
     external_id: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class InboundItem:
+    """One inbound item of a batch: who it is from (identities, name, country) and what happened."""
+
+    identities: list[IdentityInput]
+    interaction: InteractionInput
+    name: str = ""
+    country: str = ""

@@ -8,6 +8,7 @@ from cxloop.customers.services.attributes import (
     delete_attribute,
     validate_attributes,
 )
+from cxloop.customers.services.batch import PreparedResolution, prepare_resolution, resolve_batch
 from cxloop.customers.services.export import export_customer
 from cxloop.customers.services.identities import (
     add_identity,
@@ -29,6 +30,7 @@ from cxloop.customers.services.profiles import (
 from cxloop.customers.services.resolution import Resolution, resolve_customer
 
 __all__ = [
+    "PreparedResolution",
     "Resolution",
     "accept_suggestion",
     "add_identity",
@@ -39,7 +41,9 @@ __all__ = [
     "dismiss_suggestion",
     "export_customer",
     "merge_customers",
+    "prepare_resolution",
     "remove_identity",
+    "resolve_batch",
     "resolve_customer",
     "set_identity_verified",
     "suggest_merge",

@@ -1,0 +1,320 @@
+"""Batch identity resolution: many inbound items resolved with a few set-based reads and bulk writes.
+
+`resolve_customer` costs several queries per item, which is right for one message and too slow for a
+bulk import or a channel catching up on a backlog. `resolve_batch` gives the same answers as calling
+`resolve_customer` on each request in order (a new customer or identity created for one request is
+found by the requests after it), but it reads every identity key of the batch in a few queries and
+writes the new customers, identities and audit entries with bulk inserts.
+
+It does the common cases itself: identities that match no customer (create one) or exactly one (attach
+the identities it did not know yet). A request whose identities point at two or more customers needs a
+merge suggestion or an automatic merge, whose rules live in `resolve_customer` and must act on rows
+already written. So `resolve_batch` stops before such a request: it returns the resolutions of the
+requests before it, and the caller writes what depends on them, passes that request through
+`resolve_customer`, then calls `resolve_batch` again for the rest. Such requests are rare.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from cxloop.core import clock
+from cxloop.core.actor import Actor
+from cxloop.core.errors import ValidationError
+from cxloop.core.ids import new_public_id
+from cxloop.core.permissions import Perm
+from cxloop.customers import events
+from cxloop.customers.models import Customer, Identity, IdentityKind
+from cxloop.customers.normalization import CanonicalIdentity
+from cxloop.customers.services.identities import canonicalize_all
+from cxloop.customers.services.resolution import Resolution
+from cxloop.customers.services.snapshots import identity_snapshot, search_key
+from cxloop.customers.types import IdentityInput
+from cxloop.events.bus import DomainEvent, publish
+from cxloop.privacy.services import AuditRecord, record_audits
+
+_ATTEMPTS = 3
+_CHUNK = 500  # rows per IN (...) list and per bulk insert; well under SQLite's parameter limit
+
+Key = tuple[str, str, str]
+
+
+@dataclass(frozen=True)
+class PreparedResolution:
+    """A request checked and canonicalised once, so a batch can be retried or resumed without redoing it."""
+
+    identities: list[IdentityInput]
+    canonical: list[CanonicalIdentity]
+    name: str
+    country: str
+    source: str
+
+
+def prepare_resolution(
+    identities: Sequence[IdentityInput], *, name: str = "", country: str = "", source: str = "inbound"
+) -> PreparedResolution:
+    """Validate and canonicalise like `resolve_customer` does; raises the same ValidationError for bad input.
+
+    It also refuses a country that is not two letters, which `resolve_customer` leaves to the database: in a
+    batch, one such item must be reported, not abort the insert of every other item.
+    """
+    if not identities:
+        raise ValidationError("At least one identity is needed.", fields={"identities": "must not be empty"})
+    if country and not (len(country) == 2 and country.isascii() and country.isalpha()):
+        raise ValidationError("The country is not valid.", fields={"country": "use a two-letter ISO 3166-1 code"})
+    canonical = canonicalize_all(list(identities), customer_country=country)
+    return PreparedResolution(
+        identities=list(identities),
+        canonical=canonical,
+        name=" ".join(name.split())[:200],
+        country=country.upper(),
+        source=source,
+    )
+
+
+class _Slot:
+    """A customer as the batch sees it: loaded from the database or created by an earlier request."""
+
+    __slots__ = ("customer", "is_new", "name_filled")
+
+    def __init__(self, customer: Customer, *, is_new: bool) -> None:
+        self.customer = customer
+        self.is_new = is_new
+        self.name_filled = False
+
+
+class _Seen:
+    """An identity as the batch sees it, with the slot of the customer that owns it."""
+
+    __slots__ = ("identity", "slot")
+
+    def __init__(self, identity: Identity, slot: _Slot) -> None:
+        self.identity = identity
+        self.slot = slot
+
+
+def _key(item: CanonicalIdentity) -> Key:
+    return (item.kind, item.network, item.value)
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def _new_customer_snapshot(customer: Customer, identities: list[Identity]) -> dict[str, Any]:
+    """What `customer_snapshot` gives for a customer just created with these identities, without a query."""
+    return {
+        "id": customer.public_id,
+        "name": customer.name,
+        "country": customer.country,
+        "locale": customer.locale,
+        "time_zone": customer.time_zone,
+        "lifecycle_stage": customer.lifecycle_stage,
+        "attributes": dict(customer.attributes),
+        "tags": [],
+        "status": customer.status,
+        "identities": [identity_snapshot(i) for i in identities],
+    }
+
+
+class _Batch:
+    """One attempt at a batch: load what the requests can match, place them in order, then write."""
+
+    def __init__(self, actor: Actor) -> None:
+        self.actor = actor
+        self.now = clock.now()
+        self.exact: dict[Key, _Seen] = {}
+        self.loose: dict[str, list[_Seen]] = {}  # e-mail match_value -> identities, oldest first
+        self.slots: dict[int, _Slot] = {}
+        self.new_customers: list[Customer] = []
+        self.new_identities: list[Identity] = []
+        self.touched: set[int] = set()
+        self.audits: list[AuditRecord] = []
+        self.events: list[DomainEvent] = []
+
+    # --- reading ---------------------------------------------------------------------------
+    def load(self, requests: Sequence[PreparedResolution]) -> None:
+        """Every identity any request can match: exact keys, and e-mail sub-address keys where needed."""
+        by_group: dict[tuple[str, str], set[str]] = {}
+        for request in requests:
+            for item in request.canonical:
+                by_group.setdefault((item.kind, item.network), set()).add(item.value)
+        rows: dict[int, Identity] = {}
+        for (kind, network), values in by_group.items():
+            for chunk in _chunks(sorted(values)):
+                for identity in Identity.objects.filter(kind=kind, network=network, value__in=chunk):
+                    rows[identity.pk] = identity
+        found = {(i.kind, i.network, i.value) for i in rows.values()}
+        loose_keys = sorted(
+            {
+                item.match_value
+                for request in requests
+                for item in request.canonical
+                if item.kind == IdentityKind.EMAIL and _key(item) not in found
+            }
+        )
+        for chunk in _chunks(loose_keys):
+            for identity in Identity.objects.filter(kind=IdentityKind.EMAIL, match_value__in=chunk):
+                rows[identity.pk] = identity
+        customer_ids = sorted({i.customer_id for i in rows.values()})
+        for chunk in _chunks(customer_ids):
+            for customer in Customer.objects.filter(pk__in=chunk):
+                self.slots[customer.pk] = _Slot(customer, is_new=False)
+        for pk in sorted(rows):
+            identity = rows[pk]
+            self._index(_Seen(identity, self.slots[identity.customer_id]))
+
+    def _index(self, seen: _Seen) -> None:
+        identity = seen.identity
+        self.exact[(identity.kind, identity.network, identity.value)] = seen
+        if identity.kind == IdentityKind.EMAIL:
+            self.loose.setdefault(identity.match_value, []).append(seen)
+
+    def _matches(self, canonical: list[CanonicalIdentity]) -> dict[_Slot, list[_Seen]]:
+        """As resolution._matches: exact keys first, then up to five e-mail sub-address matches."""
+        by_slot: dict[_Slot, list[_Seen]] = {}
+        for item in canonical:
+            hit = self.exact.get(_key(item))
+            if hit is not None:
+                found = [hit]
+            elif item.kind == IdentityKind.EMAIL:
+                found = self.loose.get(item.match_value, [])[:5]
+            else:
+                found = []
+            for seen in found:
+                by_slot.setdefault(seen.slot, []).append(seen)
+        return by_slot
+
+    # --- placing ---------------------------------------------------------------------------
+    def place(self, request: PreparedResolution) -> Resolution | None:
+        """The request's resolution, or None if it needs `resolve_customer` (several customers matched)."""
+        by_slot = self._matches(request.canonical)
+        if not by_slot:
+            return self._create(request)
+        if len(by_slot) > 1:
+            return None
+        ((slot, matched),) = by_slot.items()
+        if not slot.customer.is_active:
+            return None  # cannot happen while merges move identities; resolve_customer knows what to do
+        known = {(s.identity.kind, s.identity.network, s.identity.value) for s in matched}
+        fresh = [(c, i) for c, i in zip(request.canonical, request.identities, strict=True) if _key(c) not in known]
+        for identity in self._attach(slot, fresh, source=request.source):
+            self._record_added(slot.customer, identity)
+        self.touched.update(s.identity.pk for s in matched if s.identity.pk is not None)
+        customer = slot.customer
+        if not customer.name and request.name:
+            customer.name, customer.search_name = request.name, search_key(request.name)
+            slot.name_filled = not slot.is_new
+        return Resolution(customer=customer, created=False, matched=[s.identity for s in matched])
+
+    def _record_added(self, customer: Customer, identity: Identity) -> None:
+        """As resolution._record_added: an identity learnt from an inbound item is audited and announced."""
+        self.audits.append(
+            AuditRecord(
+                "identity.added",
+                object_type="customer",
+                object_id=customer.public_id,
+                summary=f"Added {identity.kind} {identity.value} (seen on {identity.source})",
+                after=identity_snapshot(identity),
+            )
+        )
+        self.events.append(
+            events.IdentityAdded(customer_id=customer.public_id, identity_id=identity.public_id, kind=identity.kind)
+        )
+
+    def _create(self, request: PreparedResolution) -> Resolution:
+        customer = Customer(
+            public_id=new_public_id(Customer.PUBLIC_ID_PREFIX),
+            name=request.name,
+            search_name=search_key(request.name),
+            country=request.country,
+        )
+        slot = _Slot(customer, is_new=True)
+        self.new_customers.append(customer)
+        created = self._attach(
+            slot, list(zip(request.canonical, request.identities, strict=True)), source=request.source
+        )
+        self.audits.append(
+            AuditRecord(
+                "customer.created",
+                object_type="customer",
+                object_id=customer.public_id,
+                summary=f"Created from {request.source}",
+                after=_new_customer_snapshot(customer, created),
+            )
+        )
+        self.events.append(events.CustomerCreated(customer_id=customer.public_id, source=request.source))
+        return Resolution(customer=customer, created=True)
+
+    def _attach(
+        self, slot: _Slot, pairs: list[tuple[CanonicalIdentity, IdentityInput]], *, source: str
+    ) -> list[Identity]:
+        """As attach_identities; every key here is unknown to the batch, so none can belong to another customer."""
+        created: list[Identity] = []
+        seen: set[Key] = set()
+        for item, given in pairs:
+            if _key(item) in seen:
+                continue
+            seen.add(_key(item))
+            identity = Identity(
+                public_id=new_public_id(Identity.PUBLIC_ID_PREFIX),
+                customer=slot.customer,
+                kind=item.kind,
+                network=item.network,
+                value=item.value,
+                match_value=item.match_value,
+                is_verified=given.is_verified,
+                source=given.source or source,
+                last_seen_at=self.now,
+            )
+            created.append(identity)
+            self.new_identities.append(identity)
+            self._index(_Seen(identity, slot))
+        return created
+
+    # --- writing ---------------------------------------------------------------------------
+    def write(self) -> None:
+        Customer.objects.bulk_create(self.new_customers, batch_size=_CHUNK)
+        Identity.objects.bulk_create(self.new_identities, batch_size=_CHUNK)
+        for chunk in _chunks(sorted(self.touched)):
+            Identity.objects.filter(pk__in=chunk).update(last_seen_at=self.now)
+        filled = [slot.customer for slot in self.slots.values() if slot.name_filled]
+        for customer in filled:
+            customer.updated_at = self.now
+        if filled:
+            Customer.objects.bulk_update(filled, ["name", "search_name", "updated_at"], batch_size=_CHUNK)
+        record_audits(self.actor, self.audits)
+        for event in self.events:
+            publish(event)
+
+
+def resolve_batch(actor: Actor, requests: Sequence[PreparedResolution]) -> list[Resolution]:
+    """Resolve `requests` in order, as `resolve_customer` would one by one; see the module docstring.
+
+    Returns one resolution per request up to, not including, the first request whose identities point at
+    two or more customers; that request and the ones after it are left to the caller.
+    """
+    actor.require(Perm.CUSTOMERS_EDIT)
+    for attempt in range(_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                batch = _Batch(actor)
+                batch.load(requests)
+                resolutions: list[Resolution] = []
+                for request in requests:
+                    resolution = batch.place(request)
+                    if resolution is None:
+                        break
+                    resolutions.append(resolution)
+                batch.write()
+                return resolutions
+        except IntegrityError:
+            # Another request created one of these identities between our read and our insert: read again.
+            if attempt == _ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")

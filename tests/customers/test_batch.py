@@ -1,0 +1,173 @@
+"""Batch identity resolution: the answers of resolve_customer, request by request, from bulk reads and writes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import transaction
+
+from cxloop.core.actor import Actor
+from cxloop.core.errors import PermissionDeniedError, ValidationError
+from cxloop.customers import services
+from cxloop.customers.models import Customer, Identity
+from cxloop.customers.services import PreparedResolution, prepare_resolution, resolve_batch
+from cxloop.customers.types import CustomerInput, IdentityInput
+from cxloop.privacy.models import AuditEntry
+
+
+def _email(value: str, **extra: Any) -> IdentityInput:
+    return IdentityInput(kind="email", value=value, **extra)
+
+
+def _phone(value: str, region: str | None = None) -> IdentityInput:
+    return IdentityInput(kind="phone", value=value, region=region)
+
+
+def _request(*identities: IdentityInput, name: str = "", country: str = "") -> dict[str, Any]:
+    return {"identities": list(identities), "name": name, "country": country, "source": "sms"}
+
+
+def _seed(actor: Actor) -> None:
+    services.create_customer(actor, CustomerInput(name="Ann", identities=[_email("ann@example.com")]))
+    services.create_customer(actor, CustomerInput(identities=[_phone("+15550100200")]))
+
+
+REQUESTS = [
+    _request(_email("New@Example.com"), name=" Nia   Obi "),  # new
+    _request(_email("new@example.com"), _phone("020 7946 0001"), country="gb"),  # same, phone attached
+    _request(_phone("(555) 010-0200", region="US"), name="Uma"),  # existing without name: filled
+    _request(_email("ann+promo@example.com")),  # ann by sub-address
+    _request(_email("new+x@example.com"), _email("NEW+X@example.com")),  # nia by sub-address, repeated key
+    _request(IdentityInput("external", "A-1", network="Shopify"), name="Ext"),  # new
+    _request(IdentityInput("external", "A-1", network="shopify")),  # same
+]
+
+
+def _state() -> list[tuple[Any, ...]]:
+    rows = []
+    for customer in Customer.objects.prefetch_related("identities").order_by("id"):
+        identities = sorted((i.kind, i.network, i.value, i.match_value, i.source) for i in customer.identities.all())
+        rows.append((customer.name, customer.search_name, customer.country, tuple(identities)))
+    return rows
+
+
+def _created_audit() -> list[dict[str, Any]]:
+    entries = AuditEntry.objects.filter(action="customer.created", summary="Created from sms").order_by("id")
+    cleaned = []
+    for entry in entries:
+        after = dict(entry.after or {})
+        after.pop("id")
+        after["identities"] = [{k: v for k, v in i.items() if k != "id"} for i in after["identities"]]
+        cleaned.append(after)
+    return cleaned
+
+
+def _summary(resolutions: list[services.Resolution]) -> list[tuple[Any, ...]]:
+    return [(r.customer.name, r.created, sorted(i.value for i in r.matched), len(r.suggestions)) for r in resolutions]
+
+
+def _roll_back(run: Any) -> tuple[Any, ...]:
+    with transaction.atomic():
+        outcome = run()
+        transaction.set_rollback(True)
+    return outcome
+
+
+def test_batch_resolves_as_one_by_one(alice):
+    # given
+    _seed(alice.actor)
+
+    def one_by_one() -> tuple[Any, ...]:
+        resolutions = [services.resolve_customer(alice.actor, **r) for r in REQUESTS]
+        return _summary(resolutions), _state(), _created_audit()
+
+    def batched() -> tuple[Any, ...]:
+        resolutions = resolve_batch(alice.actor, [prepare_resolution(**r) for r in REQUESTS])
+        return _summary(resolutions), _state(), _created_audit()
+
+    # when
+    expected = _roll_back(one_by_one)
+    actual = _roll_back(batched)
+
+    # then
+    assert actual == expected
+    summary, state, audit = actual
+    assert [created for _, created, _, _ in summary] == [True, False, False, False, False, True, False]
+    assert state[1][0] == "Uma"
+    assert state[2][3] == (
+        ("email", "", "new+x@example.com", "new@example.com", "sms"),
+        ("email", "", "new@example.com", "new@example.com", "sms"),
+        ("phone", "", "+442079460001", "+442079460001", "sms"),
+    )
+    assert len(audit) == 2
+
+
+def test_stops_before_a_request_matching_two_customers(alice):
+    # given
+    _seed(alice.actor)
+    requests = [
+        prepare_resolution([_email("b@example.com")]),
+        prepare_resolution([_email("ann@example.com"), _phone("+15550100200")]),
+        prepare_resolution([_email("c@example.com")]),
+    ]
+
+    # when
+    resolutions = resolve_batch(alice.actor, requests)
+
+    # then: the first is written, the two-customer one and the rest are left to the caller
+    assert len(resolutions) == 1
+    assert resolutions[0].customer.pk is not None
+    assert sorted(Identity.objects.values_list("value", flat=True)) == [
+        "+15550100200",
+        "ann@example.com",
+        "b@example.com",
+    ]
+
+
+def test_two_customers_made_in_the_batch_also_stop_it(alice):
+    requests = [
+        prepare_resolution([_email("p@example.com")]),
+        prepare_resolution([_email("q@example.com")]),
+        prepare_resolution([_email("p@example.com"), _email("q@example.com")]),
+    ]
+
+    resolutions = resolve_batch(alice.actor, requests)
+
+    assert [r.created for r in resolutions] == [True, True]
+    assert Customer.objects.count() == 2
+
+
+def test_prepare_refuses_what_resolve_customer_refuses(alice):
+    with pytest.raises(ValidationError) as empty:
+        prepare_resolution([])
+    with pytest.raises(ValidationError) as phone:
+        prepare_resolution([_email("ok@example.com"), _phone("12")])
+    with pytest.raises(ValidationError) as country:
+        prepare_resolution([_email("ok@example.com")], country="GBR")
+
+    assert empty.value.fields == {"identities": "must not be empty"}
+    assert list(phone.value.fields) == ["identities[1].value"]
+    assert country.value.fields == {"country": "use a two-letter ISO 3166-1 code"}
+
+
+def test_reads_are_per_batch_not_per_request(alice, django_assert_max_num_queries):
+    # given
+    _seed(alice.actor)
+    requests: list[PreparedResolution] = [
+        prepare_resolution([_email(f"u{n % 40}@example.com"), _phone(f"+1555010{n % 40:04d}")]) for n in range(300)
+    ]
+
+    # when / then: 3 reads (emails, phones, customers), 3 writes, the savepoint pair; no query per request
+    with django_assert_max_num_queries(12):
+        resolutions = resolve_batch(alice.actor, requests)
+    assert len(resolutions) == 300
+    assert Customer.objects.count() == 2 + 40
+    assert Identity.objects.count() == 2 + 80
+
+
+def test_needs_edit_permission(charlie):
+    with pytest.raises(PermissionDeniedError):
+        resolve_batch(charlie.actor, [prepare_resolution([_email("x@example.com")])])
+
+    assert Customer.objects.count() == 0
