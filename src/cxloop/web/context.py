@@ -2,12 +2,47 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 from django.http import HttpRequest
 
 from cxloop.core.actor import Actor
 from cxloop.core.permissions import Perm
+from cxloop.customers import queries as customer_queries
+
+_SECTIONS = (
+    ("customer", "customers"),
+    ("suggestion", "suggestions"),
+    ("merge", "suggestions"),
+    ("audit", "audit"),
+    ("token", "tokens"),
+    ("attribute", "settings"),
+)
+
+
+def _section(request: HttpRequest) -> str:
+    """Which main navigation entry the current page belongs to (for aria-current)."""
+    match = getattr(request, "resolver_match", None)
+    name = match.url_name if match is not None and match.namespace == "web" else ""
+    for prefix, section in _SECTIONS:
+        if name and name.startswith(prefix):
+            return section
+    return ""
+
+
+class Navigation:
+    """What the top bar needs; the pending count is read only when a template shows it."""
+
+    def __init__(self, actor: Actor, section: str) -> None:
+        self.actor = actor
+        self.section = section
+
+    @cached_property
+    def pending_suggestions(self) -> int:
+        if not self.actor.can(Perm.CUSTOMERS_VIEW):
+            return 0
+        return customer_queries.pending_suggestions(self.actor).count()
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -15,4 +50,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if user is None or not user.is_authenticated:
         return {}
     actor = Actor.for_user(user)
-    return {"perms_cx": {p.name.lower(): actor.can(p) for p in Perm}, "actor": actor}
+    return {
+        "perms_cx": {p.name.lower(): actor.can(p) for p in Perm},
+        "actor": actor,
+        "nav": Navigation(actor, _section(request)),
+    }

@@ -1,13 +1,43 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from cxloop.web import views
+from cxloop.web.views import admin_pages, customers, home, merges, profile, timeline
 
 app_name = "web"
+
+_customer = "customers/<str:public_id>/"
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("", views.home, name="home"),
-    path("healthz", views.healthz, name="healthz"),
+    path("", home.home, name="home"),
+    path("healthz", home.healthz, name="healthz"),
+    path("search/", home.search, name="search"),
+    # customers
+    path("customers/", customers.customer_list, name="customers"),
+    path("customers/new/", customers.customer_new, name="customer-new"),
+    path(_customer, customers.customer_detail, name="customer"),
+    path(_customer + "delete/", customers.customer_delete, name="customer-delete"),
+    path(_customer + "profile/", profile.profile, name="customer-profile"),
+    path(_customer + "attributes/", profile.attributes, name="customer-attributes"),
+    path(_customer + "identities/", profile.identity_add, name="customer-identity-add"),
+    path(_customer + "identities/<str:identity_id>/verify/", profile.identity_verify, name="customer-identity-verify"),
+    path(_customer + "identities/<str:identity_id>/remove/", profile.identity_remove, name="customer-identity-remove"),
+    path(_customer + "timeline/", timeline.timeline, name="customer-timeline"),
+    path(_customer + "interactions/", timeline.log_interaction, name="customer-log"),
+    path(_customer + "merge/", merges.merge_pick, name="customer-merge"),
+    path(_customer + "merge/<str:other_id>/", merges.merge_compare, name="customer-merge-compare"),
+    # merges
+    path("suggestions/", merges.suggestion_list, name="suggestions"),
+    path("suggestions/<str:suggestion_id>/", merges.suggestion_detail, name="suggestion"),
+    path("suggestions/<str:suggestion_id>/accept/", merges.suggestion_accept, name="suggestion-accept"),
+    path("suggestions/<str:suggestion_id>/dismiss/", merges.suggestion_dismiss, name="suggestion-dismiss"),
+    path("merges/<str:merge_id>/", merges.merge_detail, name="merge"),
+    path("merges/<str:merge_id>/undo/", merges.merge_undo, name="merge-undo"),
+    # running the instance
+    path("audit/", admin_pages.audit, name="audit"),
+    path("tokens/", admin_pages.tokens, name="tokens"),
+    path("tokens/<int:token_id>/revoke/", admin_pages.token_revoke, name="token-revoke"),
+    path("settings/attributes/", admin_pages.attribute_settings, name="attributes"),
+    path("settings/attributes/<slug:key>/delete/", admin_pages.attribute_delete, name="attribute-delete"),
 ]

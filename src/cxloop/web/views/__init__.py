@@ -1,0 +1,1 @@
+"""Views of the staff UI, one file per area; each is thin: parse, authorise, one service or query call, render."""
