@@ -10,7 +10,7 @@ from django.db import transaction
 from cxloop.core.actor import Actor
 from cxloop.core.errors import PermissionDeniedError, ValidationError
 from cxloop.customers import services
-from cxloop.customers.models import Customer, Identity
+from cxloop.customers.models import Customer, Identity, MergeSuggestion
 from cxloop.customers.services import PreparedResolution, prepare_resolution, resolve_batch
 from cxloop.customers.types import CustomerInput, IdentityInput
 from cxloop.privacy.models import AuditEntry
@@ -41,6 +41,8 @@ REQUESTS = [
     _request(_email("new+x@example.com"), _email("NEW+X@example.com")),  # nia by sub-address, repeated key
     _request(IdentityInput("external", "A-1", network="Shopify"), name="Ext"),  # new
     _request(IdentityInput("external", "A-1", network="shopify")),  # same
+    _request(_email("ann@example.com"), _phone("+15550100200"), _email("zed@example.com")),  # two: a suggestion
+    _request(_email("zed@example.com"), name="Zed"),  # found on the primary of the one before
 ]
 
 
@@ -93,7 +95,8 @@ def test_batch_resolves_as_one_by_one(alice):
     # then
     assert actual == expected
     summary, state, audit = actual
-    assert [created for _, created, _, _ in summary] == [True, False, False, False, False, True, False]
+    assert [created for _, created, _, _ in summary] == [True, False, False, False, False, True, False, False, False]
+    assert [suggestions for _, _, _, suggestions in summary] == [0, 0, 0, 0, 0, 0, 0, 1, 0]
     assert state[1][0] == "Uma"
     assert state[2][3] == (
         ("email", "", "new+x@example.com", "new@example.com", "sms"),
@@ -103,8 +106,42 @@ def test_batch_resolves_as_one_by_one(alice):
     assert len(audit) == 2
 
 
-def test_stops_before_a_request_matching_two_customers(alice):
+def test_request_matching_two_customers_gets_a_suggestion_and_the_batch_goes_on(alice):
+    # given: a customer without a name (the older, so the primary) and ann
+    services.create_customer(alice.actor, CustomerInput(identities=[_phone("+15550100200")]))
+    services.create_customer(alice.actor, CustomerInput(name="Ann", identities=[_email("ann@example.com")]))
+    requests = [
+        prepare_resolution([_email("b@example.com")]),
+        prepare_resolution([_phone("+15550100200"), _email("ann@example.com"), _email("zed@example.com")], name="Zed"),
+        prepare_resolution([_email("zed@example.com")], name="Other"),
+        prepare_resolution([_email("b@example.com"), _email("zed@example.com")]),
+    ]
+
+    # when
+    results = resolve_batch(alice.actor, requests)
+
+    # then: the second request went through resolve_customer; what it changed is seen by the ones after it
+    assert len(results) == 4
+    first, both, zed, again = results
+    assert isinstance(first, services.Resolution)
+    assert isinstance(both, services.Resolution)
+    assert isinstance(zed, services.Resolution)
+    assert isinstance(again, services.Resolution)
+    assert len(both.suggestions) == 1
+    assert both.customer.name == "Zed"
+    assert zed.customer.pk == both.customer.pk
+    assert zed.customer.name == "Zed"
+    assert Customer.objects.get(pk=both.customer.pk).name == "Zed"
+    assert len(again.suggestions) == 1
+    assert {again.suggestions[0].customer_a_id, again.suggestions[0].customer_b_id} == {
+        first.customer.pk,
+        both.customer.pk,
+    }
+
+
+def test_stops_before_a_possible_merge_when_auto_merge_is_on(alice, settings):
     # given
+    settings.CXLOOP_AUTO_MERGE_VERIFIED = True
     _seed(alice.actor)
     requests = [
         prepare_resolution([_email("b@example.com")]),
@@ -113,11 +150,12 @@ def test_stops_before_a_request_matching_two_customers(alice):
     ]
 
     # when
-    resolutions = resolve_batch(alice.actor, requests)
+    results = resolve_batch(alice.actor, requests)
 
-    # then: the first is written, the two-customer one and the rest are left to the caller
-    assert len(resolutions) == 1
-    assert resolutions[0].customer.pk is not None
+    # then: the first is written; the two-customer request and the rest are left to the caller
+    assert len(results) == 1
+    assert isinstance(results[0], services.Resolution)
+    assert results[0].customer.pk is not None
     assert sorted(Identity.objects.values_list("value", flat=True)) == [
         "+15550100200",
         "ann@example.com",
@@ -125,17 +163,18 @@ def test_stops_before_a_request_matching_two_customers(alice):
     ]
 
 
-def test_two_customers_made_in_the_batch_also_stop_it(alice):
+def test_two_customers_made_in_the_batch_get_a_suggestion(alice):
     requests = [
         prepare_resolution([_email("p@example.com")]),
         prepare_resolution([_email("q@example.com")]),
         prepare_resolution([_email("p@example.com"), _email("q@example.com")]),
     ]
 
-    resolutions = resolve_batch(alice.actor, requests)
+    results = resolve_batch(alice.actor, requests)
 
-    assert [r.created for r in resolutions] == [True, True]
+    assert [r.created for r in results if isinstance(r, services.Resolution)] == [True, True, False]
     assert Customer.objects.count() == 2
+    assert MergeSuggestion.objects.count() == 1
 
 
 def test_prepare_refuses_what_resolve_customer_refuses(alice):

@@ -266,14 +266,13 @@ def _threads_for_batch(
     return threads
 
 
-def _record_resolved(actor: Actor, pending: list[_Pending], resolutions: list[customer_services.Resolution]) -> None:
+def _record_resolved(actor: Actor, resolved: list[tuple[_Pending, customer_services.Resolution]]) -> None:
     """As record_interaction for items whose customers are resolved: bulk inserts, one audit entry per item."""
-    if not pending:
+    if not resolved:
         return
     now = clock.now()
     entries = [
-        (resolution.customer, p.item.interaction, p.item.interaction.occurred_at or now)
-        for p, resolution in zip(pending, resolutions, strict=True)
+        (resolution.customer, p.item.interaction, p.item.interaction.occurred_at or now) for p, resolution in resolved
     ]
     threads = _threads_for_batch(entries, now)
     interactions = [
@@ -307,7 +306,7 @@ def _record_resolved(actor: Actor, pending: list[_Pending], resolutions: list[cu
             for i in interactions
         ],
     )
-    for p, resolution, interaction in zip(pending, resolutions, interactions, strict=True):
+    for (p, resolution), interaction in zip(resolved, interactions, strict=True):
         p.result.interaction, p.result.resolution = interaction, resolution
         publish(
             InteractionRecorded(
@@ -320,7 +319,7 @@ def _record_resolved(actor: Actor, pending: list[_Pending], resolutions: list[cu
 
 
 def _ingest_single(actor: Actor, pending: _Pending) -> None:
-    """An item whose identities point at several customers goes the item-by-item way (suggestion or merge)."""
+    """An item that may merge two customers goes the item-by-item way, after the items before it are written."""
     item = pending.item
     try:
         interaction, resolution = ingest_interaction(
@@ -352,9 +351,15 @@ def ingest_batch(actor: Actor, items: Sequence[InboundItem]) -> BatchResult:
         except CxloopError as exc:
             result.error = exc
     while pending:
-        resolutions = customer_services.resolve_batch(actor, [p.prepared for p in pending])
-        _record_resolved(actor, pending[: len(resolutions)], resolutions)
-        pending = pending[len(resolutions) :]
-        if pending:
+        outcomes = customer_services.resolve_batch(actor, [p.prepared for p in pending])
+        resolved: list[tuple[_Pending, customer_services.Resolution]] = []
+        for p, outcome in zip(pending, outcomes, strict=False):
+            if isinstance(outcome, CxloopError):
+                p.result.error = outcome
+            else:
+                resolved.append((p, outcome))
+        _record_resolved(actor, resolved)
+        pending = pending[len(outcomes) :]
+        if pending:  # resolve_batch stopped before an item that may merge customers: the item-by-item way
             _ingest_single(actor, pending.pop(0))
     return BatchResult(results)

@@ -7,11 +7,13 @@ found by the requests after it), but it reads every identity key of the batch in
 writes the new customers, identities and audit entries with bulk inserts.
 
 It does the common cases itself: identities that match no customer (create one) or exactly one (attach
-the identities it did not know yet). A request whose identities point at two or more customers needs a
-merge suggestion or an automatic merge, whose rules live in `resolve_customer` and must act on rows
-already written. So `resolve_batch` stops before such a request: it returns the resolutions of the
-requests before it, and the caller writes what depends on them, passes that request through
-`resolve_customer`, then calls `resolve_batch` again for the rest. Such requests are rare.
+the identities it did not know yet). A request whose identities point at two or more customers is rare
+and needs the rules of `resolve_customer` (a merge suggestion with its evidence), which read the
+database: so the batch writes what it has placed so far, passes that request through `resolve_customer`,
+reads back what it changed, and goes on. With CXLOOP_AUTO_MERGE_VERIFIED on, such a request may merge two
+customers, moving rows of other modules (interactions) that the caller has not written yet for the
+requests before it; so then `resolve_batch` stops before that request and leaves it, and the rest, to the
+caller, who writes what depends on the results so far first.
 """
 
 from __future__ import annotations
@@ -20,18 +22,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from cxloop.core import clock
 from cxloop.core.actor import Actor
-from cxloop.core.errors import ValidationError
+from cxloop.core.errors import CxloopError, ValidationError
 from cxloop.core.ids import new_public_id
 from cxloop.core.permissions import Perm
 from cxloop.customers import events
 from cxloop.customers.models import Customer, Identity, IdentityKind
 from cxloop.customers.normalization import CanonicalIdentity
 from cxloop.customers.services.identities import canonicalize_all
-from cxloop.customers.services.resolution import Resolution
+from cxloop.customers.services.resolution import Resolution, resolve_customer
 from cxloop.customers.services.snapshots import identity_snapshot, search_key
 from cxloop.customers.types import IdentityInput
 from cxloop.events.bus import DomainEvent, publish
@@ -77,13 +80,13 @@ def prepare_resolution(
 
 
 class _Slot:
-    """A customer as the batch sees it: loaded from the database or created by an earlier request."""
+    """A customer as the batch sees it: a row in the database (`saved`) or one created by an earlier request."""
 
-    __slots__ = ("customer", "is_new", "name_filled")
+    __slots__ = ("customer", "name_filled", "saved")
 
-    def __init__(self, customer: Customer, *, is_new: bool) -> None:
+    def __init__(self, customer: Customer, *, saved: bool) -> None:
         self.customer = customer
-        self.is_new = is_new
+        self.saved = saved
         self.name_filled = False
 
 
@@ -123,15 +126,16 @@ def _new_customer_snapshot(customer: Customer, identities: list[Identity]) -> di
 
 
 class _Batch:
-    """One attempt at a batch: load what the requests can match, place them in order, then write."""
+    """One attempt at a batch: load what the requests can match, place them in order, write in bulk."""
 
     def __init__(self, actor: Actor) -> None:
         self.actor = actor
         self.now = clock.now()
         self.exact: dict[Key, _Seen] = {}
         self.loose: dict[str, list[_Seen]] = {}  # e-mail match_value -> identities, oldest first
-        self.slots: dict[int, _Slot] = {}
-        self.new_customers: list[Customer] = []
+        self.slots: dict[int, _Slot] = {}  # saved customers by pk
+        self.indexed: set[int] = set()
+        self.new_slots: list[_Slot] = []
         self.new_identities: list[Identity] = []
         self.touched: set[int] = set()
         self.audits: list[AuditRecord] = []
@@ -139,7 +143,11 @@ class _Batch:
 
     # --- reading ---------------------------------------------------------------------------
     def load(self, requests: Sequence[PreparedResolution]) -> None:
-        """Every identity any request can match: exact keys, and e-mail sub-address keys where needed."""
+        """Every identity the requests can match: exact keys, and e-mail sub-address keys where needed.
+
+        Called again after a request went through resolve_customer, it refreshes what that request changed
+        (identities attached, a name filled) in the customers already known, keeping their objects.
+        """
         by_group: dict[tuple[str, str], set[str]] = {}
         for request in requests:
             for item in request.canonical:
@@ -147,8 +155,7 @@ class _Batch:
         rows: dict[int, Identity] = {}
         for (kind, network), values in by_group.items():
             for chunk in _chunks(sorted(values)):
-                for identity in Identity.objects.filter(kind=kind, network=network, value__in=chunk):
-                    rows[identity.pk] = identity
+                rows.update((i.pk, i) for i in Identity.objects.filter(kind=kind, network=network, value__in=chunk))
         found = {(i.kind, i.network, i.value) for i in rows.values()}
         loose_keys = sorted(
             {
@@ -159,13 +166,16 @@ class _Batch:
             }
         )
         for chunk in _chunks(loose_keys):
-            for identity in Identity.objects.filter(kind=IdentityKind.EMAIL, match_value__in=chunk):
-                rows[identity.pk] = identity
-        customer_ids = sorted({i.customer_id for i in rows.values()})
-        for chunk in _chunks(customer_ids):
+            rows.update((i.pk, i) for i in Identity.objects.filter(kind=IdentityKind.EMAIL, match_value__in=chunk))
+        for chunk in _chunks(sorted({i.customer_id for i in rows.values()})):
             for customer in Customer.objects.filter(pk__in=chunk):
-                self.slots[customer.pk] = _Slot(customer, is_new=False)
-        for pk in sorted(rows):
+                known = self.slots.get(customer.pk)
+                if known is None:
+                    self.slots[customer.pk] = _Slot(customer, saved=True)
+                else:
+                    for field in ("name", "search_name", "status", "merged_into_id", "updated_at"):
+                        setattr(known.customer, field, getattr(customer, field))
+        for pk in sorted(rows.keys() - self.indexed):
             identity = rows[pk]
             self._index(_Seen(identity, self.slots[identity.customer_id]))
 
@@ -174,6 +184,8 @@ class _Batch:
         self.exact[(identity.kind, identity.network, identity.value)] = seen
         if identity.kind == IdentityKind.EMAIL:
             self.loose.setdefault(identity.match_value, []).append(seen)
+        if identity.pk is not None:
+            self.indexed.add(identity.pk)
 
     def _matches(self, canonical: list[CanonicalIdentity]) -> dict[_Slot, list[_Seen]]:
         """As resolution._matches: exact keys first, then up to five e-mail sub-address matches."""
@@ -191,16 +203,16 @@ class _Batch:
         return by_slot
 
     # --- placing ---------------------------------------------------------------------------
-    def place(self, request: PreparedResolution) -> Resolution | None:
-        """The request's resolution, or None if it needs `resolve_customer` (several customers matched)."""
+    def place(self, request: PreparedResolution) -> Resolution | CxloopError | None:
+        """The request's resolution (or the error resolve_customer raised for it); None to stop the batch."""
         by_slot = self._matches(request.canonical)
         if not by_slot:
             return self._create(request)
-        if len(by_slot) > 1:
-            return None
+        if len(by_slot) > 1 or any(not slot.customer.is_active for slot in by_slot):
+            if settings.CXLOOP_AUTO_MERGE_VERIFIED:
+                return None  # it may merge, moving rows the caller has not written yet
+            return self._resolve_one(request)
         ((slot, matched),) = by_slot.items()
-        if not slot.customer.is_active:
-            return None  # cannot happen while merges move identities; resolve_customer knows what to do
         known = {(s.identity.kind, s.identity.network, s.identity.value) for s in matched}
         fresh = [(c, i) for c, i in zip(request.canonical, request.identities, strict=True) if _key(c) not in known]
         for identity in self._attach(slot, fresh, source=request.source):
@@ -209,8 +221,20 @@ class _Batch:
         customer = slot.customer
         if not customer.name and request.name:
             customer.name, customer.search_name = request.name, search_key(request.name)
-            slot.name_filled = not slot.is_new
+            slot.name_filled = slot.saved
         return Resolution(customer=customer, created=False, matched=[s.identity for s in matched])
+
+    def _resolve_one(self, request: PreparedResolution) -> Resolution | CxloopError:
+        """Several customers matched: resolve_customer decides (a merge suggestion) on the rows written so far."""
+        self.write()
+        try:
+            resolution = resolve_customer(
+                self.actor, request.identities, name=request.name, country=request.country, source=request.source
+            )
+        except CxloopError as exc:  # resolve_customer rolled back to its savepoint; the batch goes on
+            return exc
+        self.load([request])
+        return resolution
 
     def _record_added(self, customer: Customer, identity: Identity) -> None:
         """As resolution._record_added: an identity learnt from an inbound item is audited and announced."""
@@ -234,8 +258,8 @@ class _Batch:
             search_name=search_key(request.name),
             country=request.country,
         )
-        slot = _Slot(customer, is_new=True)
-        self.new_customers.append(customer)
+        slot = _Slot(customer, saved=False)
+        self.new_slots.append(slot)
         created = self._attach(
             slot, list(zip(request.canonical, request.identities, strict=True)), source=request.source
         )
@@ -279,8 +303,10 @@ class _Batch:
 
     # --- writing ---------------------------------------------------------------------------
     def write(self) -> None:
-        Customer.objects.bulk_create(self.new_customers, batch_size=_CHUNK)
+        """Insert and update what the requests placed so far; may run several times in one batch."""
+        Customer.objects.bulk_create([slot.customer for slot in self.new_slots], batch_size=_CHUNK)
         Identity.objects.bulk_create(self.new_identities, batch_size=_CHUNK)
+        self.indexed.update(i.pk for i in self.new_identities)
         for chunk in _chunks(sorted(self.touched)):
             Identity.objects.filter(pk__in=chunk).update(last_seen_at=self.now)
         filled = [slot.customer for slot in self.slots.values() if slot.name_filled]
@@ -291,12 +317,19 @@ class _Batch:
         record_audits(self.actor, self.audits)
         for event in self.events:
             publish(event)
+        for slot in self.slots.values():
+            slot.name_filled = False
+        for slot in self.new_slots:
+            slot.saved = True
+            self.slots[slot.customer.pk] = slot
+        self.new_slots, self.new_identities, self.touched, self.audits, self.events = [], [], set(), [], []
 
 
-def resolve_batch(actor: Actor, requests: Sequence[PreparedResolution]) -> list[Resolution]:
+def resolve_batch(actor: Actor, requests: Sequence[PreparedResolution]) -> list[Resolution | CxloopError]:
     """Resolve `requests` in order, as `resolve_customer` would one by one; see the module docstring.
 
-    Returns one resolution per request up to, not including, the first request whose identities point at
+    Returns one result per request: its resolution, or the business error resolve_customer raised for it.
+    With CXLOOP_AUTO_MERGE_VERIFIED on, the list stops before the first request whose identities point at
     two or more customers; that request and the ones after it are left to the caller.
     """
     actor.require(Perm.CUSTOMERS_EDIT)
@@ -305,7 +338,7 @@ def resolve_batch(actor: Actor, requests: Sequence[PreparedResolution]) -> list[
             with transaction.atomic():
                 batch = _Batch(actor)
                 batch.load(requests)
-                resolutions: list[Resolution] = []
+                resolutions: list[Resolution | CxloopError] = []
                 for request in requests:
                     resolution = batch.place(request)
                     if resolution is None:
