@@ -35,7 +35,8 @@ _FILLABLE = ("name", "country", "locale", "time_zone")
 
 def _lock_pair(first: Customer, second: Customer) -> tuple[Customer, Customer]:
     """Lock both rows in id order, so two merges of the same pair cannot deadlock."""
-    locked = {c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=[first.pk, second.pk])}
+    pair = Customer.objects.select_for_update().filter(pk__in=[first.pk, second.pk]).order_by("pk")
+    locked = {c.pk: c for c in pair}
     if first.pk not in locked or second.pk not in locked:
         raise MergeConflictError("One of the customers no longer exists.")
     return locked[first.pk], locked[second.pk]
