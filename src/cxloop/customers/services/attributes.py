@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Any
 
@@ -36,7 +37,8 @@ def _coerce(definition: AttributeDefinition, value: Any) -> Any:
                 value = float(value) if any(c in value for c in ".eE") else int(value)
             except ValueError:
                 raise ValueError("must be a number") from None
-        if not isinstance(value, int | float) or value != value:  # NaN check
+        # NaN and ±infinity are not numbers a person means, and JSON (hence the database) cannot hold them.
+        if not isinstance(value, int | float) or (isinstance(value, float) and not math.isfinite(value)):
             raise ValueError("must be a number")
         return value
     if kind == AttributeType.BOOLEAN:
