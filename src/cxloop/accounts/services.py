@@ -8,10 +8,10 @@ from datetime import timedelta
 
 from django.db import transaction
 
-from cxloop.accounts.models import ApiToken, User
+from cxloop.accounts.models import ApiToken, Team, User
 from cxloop.core import clock
 from cxloop.core.actor import Actor
-from cxloop.core.errors import ValidationError
+from cxloop.core.errors import ConflictError, ValidationError
 from cxloop.core.permissions import Perm, Role, Scope
 from cxloop.privacy.services import record_audit
 
@@ -88,3 +88,64 @@ def authenticate_token(raw: str) -> ApiToken | None:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token
+
+
+# --- staff accounts and teams --------------------------------------------------------------------
+@transaction.atomic
+def create_team(actor: Actor, *, name: str) -> Team:
+    """A team of staff users; names are unique."""
+    actor.require(Perm.USERS_MANAGE)
+    name = " ".join(name.split())
+    if not name or len(name) > 100:
+        raise ValidationError("A team needs a name.", fields={"name": "1 to 100 characters"})
+    if Team.objects.filter(name=name).exists():
+        raise ConflictError(f"A team named {name!r} exists already.", fields={"name": "already taken"})
+    team = Team.objects.create(name=name)
+    record_audit(actor, "team.created", object_type="team", object_id=str(team.pk), summary=f"Created team {name}")
+    return team
+
+
+@transaction.atomic
+def create_user(
+    actor: Actor,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    team: Team | None = None,
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+) -> User:
+    """A staff user with one role. The password is stored hashed; it is never written to the audit trail."""
+    actor.require(Perm.USERS_MANAGE)
+    errors: dict[str, str] = {}
+    username = username.strip()
+    if not username or len(username) > 150:
+        errors["username"] = "1 to 150 characters"
+    if role not in Role._value2member_map_:
+        errors["role"] = f"must be one of {', '.join(r.value for r in Role)}"
+    if not password:
+        errors["password"] = "must not be empty"  # noqa: S105 - a reason, not a password
+    if errors:
+        raise ValidationError("The user is not valid.", fields=errors)
+    if User.objects.filter(username=username).exists():
+        raise ConflictError(f"A user named {username!r} exists already.", fields={"username": "already taken"})
+    user = User.objects.create_user(
+        username=username,
+        password=password,
+        role=role,
+        team=team,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        email=email.strip(),
+    )
+    record_audit(
+        actor,
+        "user.created",
+        object_type="user",
+        object_id=username,
+        summary=f"Created {role} {username}" + (f" in {team.name}" if team else ""),
+        after={"username": username, "role": role, "team": team.name if team else None, "email": user.email},
+    )
+    return user
