@@ -87,6 +87,8 @@ def attach_identities(
 @transaction.atomic
 def add_identity(actor: Actor, customer: Customer, identity: IdentityInput) -> Identity:
     actor.require(Perm.CUSTOMERS_EDIT)
+    # Lock and re-read: a merge running at the same time must not leave the new identity on its source.
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
     if not customer.is_active:
         raise CustomerMergedError("This customer was merged into another; add the identity there.")
     canonical = canonicalize_one(identity, customer_country=customer.country)
