@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "cxloop.api",
     "cxloop.web",
     "cxloop.worker",
+    "cxloop.demo",
 ]
 
 MIDDLEWARE = [
