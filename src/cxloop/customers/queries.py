@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
 
 from cxloop.core.actor import Actor
@@ -22,7 +23,6 @@ from cxloop.customers.models import (
     SuggestionStatus,
 )
 from cxloop.customers.normalization import (
-    canonicalize,
     normalize_email,
     normalize_phone,
 )
@@ -69,7 +69,7 @@ def search_customers(
         _, match = normalize_email(email, field="email")
         qs = qs.filter(identities__kind=IdentityKind.EMAIL, identities__match_value=match)
     if phone:
-        e164 = normalize_phone(phone, region=region or None, field="phone")
+        e164 = normalize_phone(phone, region=_phone_region(region), field="phone")
         qs = qs.filter(identities__kind__in=[IdentityKind.PHONE, IdentityKind.WHATSAPP], identities__value=e164)
     if identity:
         qs = qs.filter(identities__value=identity.strip())
@@ -93,8 +93,13 @@ def _free_text(q: str, region: str) -> Q:
             condition |= Q(identities__kind=IdentityKind.EMAIL, identities__value__startswith=text.lower())
     elif sum(ch.isdigit() for ch in text) >= 6:
         with contextlib.suppress(ValidationError):
-            condition |= Q(identities__value=normalize_phone(text, region=region or None))
+            condition |= Q(identities__value=normalize_phone(text, region=_phone_region(region)))
     return condition
+
+
+def _phone_region(region: str) -> str:
+    """The region to read a national number in: the one given, else CXLOOP_DEFAULT_REGION (as when storing)."""
+    return region or str(settings.CXLOOP_DEFAULT_REGION)
 
 
 def _attribute_filter(key: str, value: str) -> Q:
@@ -117,11 +122,11 @@ def lookup_customer(actor: Actor, *, email: str = "", phone: str = "", region: s
     if bool(email) == bool(phone):
         raise ValidationError("Give exactly one of email or phone.", fields={"email": "give email or phone"})
     if email:
-        canonical = canonicalize("email", email, field_prefix="")
-        condition = Q(kind=IdentityKind.EMAIL, value=canonical.value)
-        loose = Q(kind=IdentityKind.EMAIL, match_value=canonical.match_value)
+        value, match_value = normalize_email(email, field="email")
+        condition = Q(kind=IdentityKind.EMAIL, value=value)
+        loose = Q(kind=IdentityKind.EMAIL, match_value=match_value)
     else:
-        e164 = normalize_phone(phone, region=region or None, field="phone")
+        e164 = normalize_phone(phone, region=_phone_region(region), field="phone")
         condition = Q(kind__in=[IdentityKind.PHONE, IdentityKind.WHATSAPP], value=e164)
         loose = condition
     actor.require(Perm.CUSTOMERS_VIEW)
