@@ -45,7 +45,12 @@ def decode_cursor(cursor: str, expected: int) -> list[Any]:
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
         raise ValidationError("The cursor is not valid.", fields={"cursor": "malformed cursor"}) from exc
-    if not isinstance(values, list) or len(values) != expected:
+    # Cursors we issue hold one non-null scalar per ordering field; anything else was forged or damaged.
+    if (
+        not isinstance(values, list)
+        or len(values) != expected
+        or not all(isinstance(value, str | int | float) for value in values)
+    ):
         raise ValidationError("The cursor is not valid.", fields={"cursor": "malformed cursor"})
     return values
 
