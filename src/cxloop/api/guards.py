@@ -1,0 +1,43 @@
+"""Checks every API operation runs before its handler, whatever the module.
+
+NUL characters: PostgreSQL text cannot hold U+0000, so a request carrying one in its path, query or
+JSON body would fail deep inside the database driver (a 500 on PostgreSQL, silently stored on SQLite).
+No field of cxloop has a use for it, so it is refused up front as a validation error, on every database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.http import HttpRequest
+
+from cxloop.core.errors import ValidationError
+
+_REASON = "must not contain NUL (U+0000) characters"
+
+
+def _nul_location(request: HttpRequest) -> str | None:
+    if "\x00" in request.path:
+        return "path"
+    for key, values in request.GET.lists():
+        if "\x00" in key or any("\x00" in value for value in values):
+            return key.replace("\x00", "") or "query"
+    body = request.body
+    if b"\x00" in body or b"\\u0000" in body:
+        return "body"
+    return None
+
+
+def refuse_nul_characters(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Operation decorator: a 422 naming where a NUL character was found (after authentication)."""
+
+    @wraps(view)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        location = _nul_location(request)
+        if location is not None:
+            raise ValidationError(f"{location}: {_REASON}", fields={location: _REASON})
+        return view(request, *args, **kwargs)
+
+    return checked
