@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -17,6 +17,11 @@ logger = logging.getLogger(__name__)
 
 def error_body(code: str, message: str, fields: dict[str, str] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Unknown /api/ URLs answer in the API's error shape, not with Django's HTML 404 page."""
+    return JsonResponse(error_body("not_found", f"No API endpoint at {request.path}."), status=404)
 
 
 def _location(loc: list[Any] | tuple[Any, ...]) -> str:
