@@ -35,6 +35,12 @@ def _member(username: str, role: str, team: Team | None, scopes: list[str]) -> M
     return Member(user=user, token=secret, actor=Actor.for_user(user))
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:  # type: ignore[no-untyped-def]
+    """Each cast member's password is hashed per test; PBKDF2 at production cost takes about 1 s each here."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def team_a(db: None) -> Team:
     return Team.objects.create(name="Team A")
