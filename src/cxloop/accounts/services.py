@@ -11,7 +11,7 @@ from django.db import transaction
 from cxloop.accounts.models import ApiToken, Team, User
 from cxloop.core import clock
 from cxloop.core.actor import Actor
-from cxloop.core.errors import ConflictError, ValidationError
+from cxloop.core.errors import ConflictError, PermissionDeniedError, ValidationError
 from cxloop.core.permissions import Perm, Role, Scope
 from cxloop.privacy.services import record_audit
 
@@ -42,6 +42,9 @@ def create_token(actor: Actor, user: User, *, name: str, scopes: list[str]) -> t
     if not name or len(name) > 100:
         raise ValidationError("A token needs a name.", fields={"name": "1 to 100 characters"})
     scopes = _clean_scopes(scopes)
+    if actor.token is not None and not set(scopes) <= set(actor.token.scopes):
+        # Scopes narrow what a token may do; a token minting a wider one would undo that narrowing.
+        raise PermissionDeniedError("A token can only create tokens with its own scopes or fewer.")
     if Scope.ADMIN.value in scopes and user.role != Role.ADMIN.value:
         raise ValidationError("Only admins can hold admin tokens.", fields={"scopes": "admin scope needs an admin"})
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
