@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from cxloop.accounts.models import ApiToken, User
+from cxloop.accounts.models import ApiToken, Team, User
 from cxloop.core.actor import Actor
 from cxloop.core.errors import NotFoundError
 from cxloop.core.permissions import Perm
@@ -25,3 +25,7 @@ def get_token(actor: Actor, token_id: int) -> ApiToken:
 
 def find_user(username: str) -> User | None:
     return User.objects.filter(username=username).first()
+
+
+def find_team(name: str) -> Team | None:
+    return Team.objects.filter(name=name).first()
