@@ -186,6 +186,8 @@ class PeopleGenerator:
         while not work and ("mailbox", "", local) in self._used:
             local = f"{local}{self.rng.randint(2, 999)}"
         address = f"{local}@{domain}"
+        while ("email", "", address.lower()) in self._used:
+            address = f"{local}{self.rng.randint(2, 99)}@{domain}"
         self._used.add(("mailbox", "", local))
         self._used.add(("email", "", address.lower()))
         return address
