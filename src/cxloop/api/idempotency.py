@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from cxloop.accounts import services as account_services
 from cxloop.core import clock
 from cxloop.core.models import IdempotencyRecord
 
@@ -27,11 +28,21 @@ def _error(code: str, message: str, status: int, field: str = "Idempotency-Key")
 
 
 def _scope(request: HttpRequest) -> str | None:
+    """The hash of the caller's credential, or None when it is not a valid one.
+
+    Only a credential that authenticates now gets a scope: otherwise a revoked token could still read the
+    answers it was given while valid, and anonymous traffic could fill the table with claims.
+    """
     credential = request.META.get("HTTP_AUTHORIZATION", "")
-    if not credential:
+    if credential:
+        scheme, _, secret = credential.partition(" ")
+        if scheme.lower() != "bearer" or account_services.authenticate_token(secret.strip()) is None:
+            return None
+    else:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
         credential = "session:" + (request.COOKIES.get(settings.SESSION_COOKIE_NAME) or "")
-    if credential in {"", "session:"}:
-        return None
     return hashlib.sha256(credential.encode()).hexdigest()
 
 
