@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema, Status
 from pydantic import Field
 
@@ -56,11 +56,13 @@ def list_tokens(request: HttpRequest) -> list[TokenOut]:
 
 
 @router.post("/tokens", response={201: TokenCreated}, summary="Create a token for yourself")
-def create_token(request: HttpRequest, payload: TokenIn) -> Status[Any]:
+def create_token(request: HttpRequest, payload: TokenIn, response: HttpResponse) -> Status[Any]:
     actor = actor_of(request)
     if actor.user is None:
         raise PermissionDeniedError("Tokens belong to users.")
     token, secret = services.create_token(actor, actor.user, name=payload.name, scopes=payload.scopes)
+    # The answer holds the secret: no cache may keep it, nor the Idempotency-Key table.
+    response["Cache-Control"] = "no-store"
     return Status(201, TokenCreated(**TokenOut.from_model(token).model_dump(), token=secret))
 
 

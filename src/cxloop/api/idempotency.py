@@ -54,6 +54,10 @@ def _fingerprint(request: HttpRequest) -> str:
     return digest.hexdigest()
 
 
+def _holds_a_secret(response: HttpResponse) -> bool:
+    return "no-store" in response.get("Cache-Control", "")
+
+
 class IdempotencyMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -72,7 +76,9 @@ class IdempotencyMiddleware:
         if isinstance(claimed, HttpResponse):
             return claimed
         response = self.get_response(request)
-        if response.status_code >= 500:
+        if response.status_code >= 500 or _holds_a_secret(response):
+            # A 5xx lets the client retry. An answer marked no-store (a new token's secret) is never kept
+            # at rest, so its key is released too: a retry acts again rather than replaying the secret.
             IdempotencyRecord.objects.filter(pk=claimed.pk).delete()
             return response
         IdempotencyRecord.objects.filter(pk=claimed.pk).update(
