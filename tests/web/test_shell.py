@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from cxloop.customers import services as customer_services
@@ -159,3 +161,35 @@ def test_pages_load_only_local_assets(web, alice, ann):
     assert "/static/web/app.js" in html
     assert "http://" not in html.replace("http://www.w3.org", "")
     assert "https://" not in html
+
+
+def test_every_post_form_carries_a_csrf_token(web, ada, ann, bert, system):
+    customer_services.define_attribute(system, key="tier", label="Tier", type="text")
+    suggestion = customer_services.suggest_merge(system, ann, bert, probability=0.9, source="splink", evidence={})
+    client = web(ada)
+    pages = [
+        "/",
+        f"/customers/{ann.public_id}/",
+        f"/customers/{ann.public_id}/delete/",
+        f"/customers/{ann.public_id}/merge/{bert.public_id}/",
+        f"/suggestions/{suggestion.public_id}/",
+        "/tokens/",
+        "/settings/attributes/",
+        "/customers/new/",
+    ]
+
+    forms = []
+    for url in pages:
+        html = client.get(url).content.decode()
+        forms += re.findall(r"<form[^>]*method=\"post\".*?</form>", html, flags=re.DOTALL)
+
+    assert len(forms) > 15
+    assert all('name="csrfmiddlewaretoken"' in form for form in forms)
+
+
+def test_htmx_requests_carry_the_csrf_token_in_a_header(web, alice):
+    html = web(alice).get("/").content.decode()
+
+    token = re.search(r"hx-headers='\{\"X-CSRFToken\": \"([^\"]+)\"\}'", html)
+    assert token is not None
+    assert len(token.group(1)) >= 32

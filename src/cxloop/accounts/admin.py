@@ -28,7 +28,7 @@ class EditableByAdmins(RoleAccessMixin):
 
 
 @admin.register(User)
-class UserAdmin(EditableByAdmins, DjangoUserAdmin):  # type: ignore[misc]
+class UserAdmin(EditableByAdmins, DjangoUserAdmin):  # type: ignore[type-arg]
     list_display = ("username", "email", "first_name", "last_name", "role", "team", "is_active", "last_login")
     list_filter = ("role", "team", "is_active")
     list_select_related = ("team",)

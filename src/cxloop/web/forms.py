@@ -170,7 +170,11 @@ class TokenForm(forms.Form):
 
     def __init__(self, *args: Any, allow_admin: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        labels = {"read": "read — see customers and timelines", "write": "write — change them", "admin": "admin"}
+        labels = {
+            "read": "read — see customers and timelines",
+            "write": "write — change them",
+            "admin": "admin — settings, other people's tokens, the audit trail",
+        }
         allowed = [s for s in Scope if s != Scope.ADMIN or allow_admin]
         self.fields["scopes"].choices = [(s.value, labels[s.value]) for s in allowed]  # type: ignore[attr-defined]
 

@@ -53,15 +53,11 @@ def compare_context(actor: Actor, left: Customer, right: Customer) -> dict[str, 
         "sides": [left_side, right_side],
         "attribute_rows": [(labels.get(k, k), left.attributes.get(k), right.attributes.get(k)) for k in keys],
         "fields": [
-            (label, getattr(left, name), getattr(right, name))
-            for label, name in (
-                ("Name", "display_name"),
-                ("Country", "country"),
-                ("Locale", "locale"),
-                ("Time zone", "time_zone"),
-                ("Stage", "lifecycle_stage"),
-                ("Created", "created_at"),
-            )
+            ("Name", left.display_name, right.display_name),
+            ("Country", left.country, right.country),
+            ("Locale", left.locale, right.locale),
+            ("Time zone", left.time_zone, right.time_zone),
+            ("Stage", left.get_lifecycle_stage_display(), right.get_lifecycle_stage_display()),
         ],
     }
 

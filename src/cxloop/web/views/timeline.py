@@ -30,7 +30,15 @@ def draft_key(customer: Customer) -> str:
 
 
 def timeline_context(actor: Actor, customer: Customer, filters: dict[str, str], cursor: str | None) -> dict[str, Any]:
-    page = interaction_queries.timeline(actor, customer, cursor=cursor, limit=TIMELINE_PAGE, **filters)
+    page = interaction_queries.timeline(
+        actor,
+        customer,
+        channel=filters.get("channel", ""),
+        direction=filters.get("direction", ""),
+        text=filters.get("text", ""),
+        cursor=cursor,
+        limit=TIMELINE_PAGE,
+    )
     active = {k: v for k, v in filters.items() if v}
     more_query = urlencode({**active, "cursor": page.next_cursor}) if page.next_cursor else ""
     return {
