@@ -21,6 +21,7 @@ from cxloop.core.errors import PermissionDeniedError, ValidationError
 from cxloop.customers import duplicates
 from cxloop.customers import services as customer_services
 from cxloop.customers.models import Customer, MergeSuggestion, SuggestionStatus
+from cxloop.customers.nicknames import canonical_given_name
 from cxloop.customers.tasks import find_duplicates as find_duplicates_task
 from cxloop.customers.types import CustomerInput, IdentityInput
 from cxloop.demo.people import DUPLICATE_VARIANTS, PeopleGenerator, Person
@@ -299,3 +300,10 @@ def test_mailbox_names_made_of_the_name_are_not_evidence():
 
     assert duplicates.distinctive_mailboxes(emails, words) == ["anna_dj62"]
     assert duplicates.distinctive_mailboxes(["hummingbird@example.com"], words) == ["hummingbird"]
+
+
+def test_nicknames_fold_to_the_full_given_name():
+    assert canonical_given_name("bob") == "robert"
+    assert canonical_given_name("kasia") == "katarzyna"
+    assert canonical_given_name("robert") == "robert"
+    assert canonical_given_name("zoe") == "zoe"

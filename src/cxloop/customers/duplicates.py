@@ -9,9 +9,10 @@ threshold into a merge suggestion that staff review (nothing is merged here).
 The model:
 - One row per active customer: the normalised name split into words, the e-mail match keys and their
   mailbox names, every phone and WhatsApp number in E.164, and the country.
-- Comparisons: the name (exact, same words in another order, Jaro–Winkler on the whole name, a known
-  nickname with the same surname, the same surname only), e-mail (an address in common, the same
-  mailbox name at another domain), phone (a number in common) and country.
+- Comparisons: the name (exact, same words in another order, Jaro–Winkler ≥ 0.94 for a typo, a known
+  nickname with the same surname, one name's words within the other's as in a WhatsApp profile that
+  knows only "Anna", Jaro–Winkler ≥ 0.88, the same surname only), e-mail (an address in common, the
+  same distinctive mailbox name at another domain), phone (a number in common) and country.
 - Blocking (which pairs are scored at all): a shared e-mail, mailbox name or phone, the same first
   three letters of the name within a country, the same surname, the same words of the name.
 - Training: u-probabilities by seeded random sampling, so a run is reproducible; m-probabilities by
@@ -39,6 +40,7 @@ from cxloop.core.actor import Actor
 from cxloop.core.errors import ValidationError
 from cxloop.core.permissions import Perm
 from cxloop.customers.models import Customer, CustomerStatus, Identity, IdentityKind
+from cxloop.customers.nicknames import canonical_given_name
 from cxloop.customers.services.merging import suggest_merge
 from cxloop.privacy.services import record_audit
 
@@ -76,62 +78,6 @@ U_PRIORS: dict[str, list[float]] = {
     "email": [1e-5, 1e-5, 0.99998],
     "phone": [1e-5, 0.99999],
     "country": [0.3, 0.7],
-}
-
-# Common given-name variants, folded to one form so "Bob Smith" meets "Robert Smith". Lower-case,
-# accent-free, as the normalised names are.
-_NICKNAMES: dict[str, str] = {
-    nickname: full
-    for full, nicknames in {
-        "robert": "bob rob bobby robbie bert",
-        "william": "bill will billy willy liam",
-        "richard": "rick dick rich richie ricky",
-        "joseph": "joe joey jo",
-        "michael": "mike mick mikey mickey",
-        "james": "jim jimmy jamie",
-        "thomas": "tom tommy",
-        "daniel": "dan danny",
-        "samuel": "sam sammy",
-        "matthew": "matt",
-        "andrew": "andy drew",
-        "christopher": "chris kit",
-        "edward": "ed ted eddie ned",
-        "benjamin": "ben benji",
-        "alexander": "alex sasha sandy",
-        "nicholas": "nick nicky",
-        "anthony": "tony",
-        "jonathan": "jon jonny",
-        "elizabeth": "liz beth lizzie betty eliza libby",
-        "katherine": "kate kathy katie kat",
-        "catherine": "cathy cath",
-        "margaret": "maggie peggy meg",
-        "rebecca": "becky becca",
-        "victoria": "vicky tori",
-        "jennifer": "jen jenny",
-        "patricia": "pat patty trish",
-        "eleanor": "ellie nell",
-        "jessica": "jess jessie",
-        "charlotte": "lottie",
-        "susan": "sue susie",
-        "deborah": "debbie deb",
-        "francisco": "paco pancho",
-        "jose": "pepe",
-        "dolores": "lola",
-        "johannes": "hannes",
-        "katharina": "kathi",
-        "franziska": "franzi",
-        "maximilian": "max",
-        "nicolas": "nico",
-        "patrick": "paddy",
-        "aleksander": "olek",
-        "malgorzata": "gosia",
-        "katarzyna": "kasia",
-        "francesco": "checco",
-        "giuseppe": "beppe peppe",
-        "willem": "wim",
-        "hendrik": "henk",
-    }.items()
-    for nickname in nicknames.split()
 }
 
 
@@ -292,8 +238,7 @@ def _features(record: CustomerRecord) -> dict[str, Any]:
         "name_words": " ".join(sorted(words)) or None,
         "name_tokens": words or None,
         "name_start": name[:3] or None,
-        "given": given,
-        "given_key": _NICKNAMES.get(given, given) if given else None,
+        "given_key": canonical_given_name(given) if given else None,
         "surname": words[-1] if len(words) > 1 else None,
         "country": record.country or None,
         "emails": list(record.emails) or None,
@@ -317,7 +262,6 @@ def _arrow_table(records: list[CustomerRecord]) -> Any:
             ("name_words", text),
             ("name_tokens", pa.list_(text)),
             ("name_start", text),
-            ("given", text),
             ("given_key", text),
             ("surname", text),
             ("country", text),
