@@ -1,0 +1,268 @@
+"""Who may call what, for EVERY operation of /api/v1, enumerated from the OpenAPI schema.
+
+401 checks need nothing but the schema, so a new endpoint is covered the moment it is mounted. The 403
+checks need a valid request that reaches the permission check: ACCESS below declares, per operation, the
+permissions it needs and an example request; test_every_operation_has_an_access_rule fails until a new
+endpoint is declared here (NetBox's "a test that is mostly data").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from cxloop.accounts import services as account_services
+from cxloop.accounts.models import ApiToken, User
+from cxloop.api.main import api as ninja_api
+from cxloop.core.actor import Actor
+from cxloop.core.permissions import Perm
+from cxloop.customers import services as customer_services
+from cxloop.customers.models import AttributeDefinition, Customer, Identity, Merge, MergeSuggestion
+from cxloop.interactions.models import Interaction
+from cxloop.privacy.models import AuditEntry
+from tests.conftest import Member
+from tests.customers.factories import AttributeDefinitionFactory, CustomerFactory, IdentityFactory
+from tests.interactions.factories import InteractionFactory
+
+SCHEMA = ninja_api.get_openapi_schema(path_prefix="/api/v1/")
+OPERATIONS = sorted(
+    (method.upper(), path) for path, methods in SCHEMA["paths"].items() for method in methods if method != "parameters"
+)
+OPERATION_IDS = [f"{m} {p}" for m, p in OPERATIONS]
+
+World = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What an operation needs (all of `perms`; none = any signed-in user) and an example request."""
+
+    perms: frozenset[Perm] = frozenset()
+    params: Callable[[World, Member], dict[str, Any]] = lambda world, member: {}
+    body: Callable[[World], Any] | None = None
+    query: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def _customer(world: World, member: Member) -> dict[str, Any]:
+    return {"customer_id": world["customer"].public_id}
+
+
+def _identity(world: World, member: Member) -> dict[str, Any]:
+    return {"customer_id": world["customer"].public_id, "identity_id": world["identity"].public_id}
+
+
+ITEM = {
+    "channel": "sms",
+    "direction": "inbound",
+    "body": "Where is my card?",
+    "identities": [{"kind": "phone", "value": "+447700900999"}],
+}
+
+ACCESS: dict[tuple[str, str], Rule] = {
+    ("GET", "/api/v1/customers"): Rule(frozenset({Perm.CUSTOMERS_VIEW})),
+    ("POST", "/api/v1/customers"): Rule(frozenset({Perm.CUSTOMERS_EDIT}), body=lambda w: {"name": "New"}),
+    ("GET", "/api/v1/customers/lookup"): Rule(frozenset({Perm.CUSTOMERS_VIEW}), query="?email=ann%40example.com"),
+    ("GET", "/api/v1/customers/{customer_id}"): Rule(frozenset({Perm.CUSTOMERS_VIEW}), _customer),
+    ("PATCH", "/api/v1/customers/{customer_id}"): Rule(
+        frozenset({Perm.CUSTOMERS_EDIT}), _customer, body=lambda w: {"name": "Changed"}
+    ),
+    ("DELETE", "/api/v1/customers/{customer_id}"): Rule(frozenset({Perm.CUSTOMERS_DELETE}), _customer),
+    ("GET", "/api/v1/customers/{customer_id}/export"): Rule(frozenset({Perm.CUSTOMERS_EXPORT}), _customer),
+    ("GET", "/api/v1/customers/{customer_id}/identities"): Rule(frozenset({Perm.CUSTOMERS_VIEW}), _customer),
+    ("POST", "/api/v1/customers/{customer_id}/identities"): Rule(
+        frozenset({Perm.CUSTOMERS_EDIT}), _customer, body=lambda w: {"kind": "email", "value": "new@example.com"}
+    ),
+    ("PATCH", "/api/v1/customers/{customer_id}/identities/{identity_id}"): Rule(
+        frozenset({Perm.CUSTOMERS_EDIT}), _identity, body=lambda w: {"is_verified": True}
+    ),
+    ("DELETE", "/api/v1/customers/{customer_id}/identities/{identity_id}"): Rule(
+        frozenset({Perm.CUSTOMERS_EDIT}), _identity
+    ),
+    ("POST", "/api/v1/customers/{customer_id}/merge"): Rule(
+        frozenset({Perm.CUSTOMERS_MERGE}), _customer, body=lambda w: {"source": w["other"].public_id}
+    ),
+    ("GET", "/api/v1/customers/{customer_id}/merges"): Rule(frozenset({Perm.CUSTOMERS_VIEW}), _customer),
+    ("POST", "/api/v1/merges/{merge_id}/unmerge"): Rule(
+        frozenset({Perm.CUSTOMERS_MERGE}), lambda w, m: {"merge_id": w["merge"].public_id}, body=lambda w: {}
+    ),
+    ("GET", "/api/v1/merge-suggestions"): Rule(frozenset({Perm.CUSTOMERS_VIEW})),
+    ("POST", "/api/v1/merge-suggestions/{suggestion_id}/decision"): Rule(
+        frozenset({Perm.CUSTOMERS_MERGE}),
+        lambda w, m: {"suggestion_id": w["suggestion"].public_id},
+        body=lambda w: {"action": "dismiss"},
+    ),
+    ("GET", "/api/v1/attributes"): Rule(frozenset({Perm.CUSTOMERS_VIEW})),
+    ("POST", "/api/v1/attributes"): Rule(
+        frozenset({Perm.ATTRIBUTES_MANAGE}), body=lambda w: {"key": "tier", "label": "Tier"}
+    ),
+    ("DELETE", "/api/v1/attributes/{key}"): Rule(frozenset({Perm.ATTRIBUTES_MANAGE}), lambda w, m: {"key": "plan"}),
+    ("GET", "/api/v1/customers/{customer_id}/timeline"): Rule(frozenset({Perm.INTERACTIONS_VIEW}), _customer),
+    ("POST", "/api/v1/customers/{customer_id}/interactions"): Rule(
+        frozenset({Perm.INTERACTIONS_WRITE}),
+        _customer,
+        body=lambda w: {"channel": "note", "direction": "internal", "body": "Called back"},
+    ),
+    ("POST", "/api/v1/interactions"): Rule(
+        frozenset({Perm.INTERACTIONS_WRITE, Perm.CUSTOMERS_EDIT}), body=lambda w: ITEM
+    ),
+    ("POST", "/api/v1/interactions/batch"): Rule(
+        frozenset({Perm.INTERACTIONS_WRITE, Perm.CUSTOMERS_EDIT}), body=lambda w: {"items": [ITEM]}
+    ),
+    ("GET", "/api/v1/interactions/{interaction_id}"): Rule(
+        frozenset({Perm.INTERACTIONS_VIEW}), lambda w, m: {"interaction_id": w["interaction"].public_id}
+    ),
+    ("GET", "/api/v1/tokens"): Rule(),
+    ("POST", "/api/v1/tokens"): Rule(body=lambda w: {"name": "another", "scopes": ["read"]}),
+    ("DELETE", "/api/v1/tokens/{token_id}"): Rule(
+        params=lambda w, m: {"token_id": ApiToken.objects.get(token_hash=account_services.hash_token(m.token)).pk}
+    ),
+    ("GET", "/api/v1/audit"): Rule(frozenset({Perm.AUDIT_VIEW})),
+}
+
+
+def _url(path: str, params: dict[str, Any], query: str = "") -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: str(params.get(m.group(1), "x")), path) + query
+
+
+def _call(client: Client, method: str, url: str, body: Any, headers: dict[str, str]) -> Any:
+    if body is None and method != "GET":
+        body = {} if method == "POST" else None
+    kwargs: dict[str, Any] = {"content_type": "application/json"} if body is not None else {}
+    if body is not None:
+        kwargs["data"] = body
+    return getattr(client, method.lower())(url, **kwargs, **headers)
+
+
+def _assert_error_shape(response: Any, status: int, code: str) -> None:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert list(body) == ["error"]
+    assert set(body["error"]) == {"code", "message", "fields"}
+    assert body["error"]["code"] == code
+    assert isinstance(body["error"]["message"], str)
+    assert body["error"]["message"]
+    assert isinstance(body["error"]["fields"], dict)
+
+
+def _fingerprint() -> tuple[Any, ...]:
+    """Everything any operation could write, to prove that a refused one wrote nothing."""
+    return (
+        list(Customer.objects.order_by("pk").values_list("pk", "name", "status", "updated_at")),
+        list(Identity.objects.order_by("pk").values_list("pk", "customer_id", "is_verified")),
+        list(Interaction.objects.order_by("pk").values_list("pk", "customer_id")),
+        list(Merge.objects.order_by("pk").values_list("pk", "undone_at")),
+        list(MergeSuggestion.objects.order_by("pk").values_list("pk", "status")),
+        list(AttributeDefinition.objects.order_by("pk").values_list("pk", "key")),
+        list(ApiToken.objects.order_by("pk").values_list("pk", "revoked_at")),
+        AuditEntry.objects.count(),
+    )
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    """One of everything an operation can name."""
+    system = Actor.system("test")
+    AttributeDefinitionFactory(key="plan", type="text")
+    customer = CustomerFactory(name="Ann")
+    identity = IdentityFactory(customer=customer, value="ann@example.com")
+    interaction = InteractionFactory(customer=customer)
+    other = CustomerFactory(name="A. Lee")
+    merged_target, merged_source = CustomerFactory(), CustomerFactory()
+    merge = customer_services.merge_customers(system, merged_target, merged_source)
+    first, second = CustomerFactory(), CustomerFactory()
+    suggestion = customer_services.suggest_merge(
+        system, first, second, probability=0.9, source="staff", evidence={"why": "test"}
+    )
+    return {
+        "customer": customer,
+        "identity": identity,
+        "interaction": interaction,
+        "other": other,
+        "merge": merge,
+        "suggestion": suggestion,
+    }
+
+
+def _scoped(username: str, role: str, scopes: list[str]) -> Member:
+    user = User.objects.create_user(username=username, password=f"{username}-pass-123", role=role)
+    _, secret = account_services.create_token(Actor.system("test"), user, name="scoped", scopes=scopes)
+    return Member(user=user, token=secret, actor=Actor.for_user(user))
+
+
+@pytest.fixture
+def cast(alice: Member, bob: Member, charlie: Member, ada: Member) -> dict[str, Member]:
+    """The cast plus tokens whose scopes are narrower than their users' roles."""
+    return {
+        "alice": alice,
+        "bob": bob,
+        "charlie": charlie,
+        "ada": ada,
+        "ada_read_token": _scoped("ada2", "admin", ["read"]),
+        "bob_read_token": _scoped("bob2", "supervisor", ["read"]),
+        "ada_write_token": _scoped("ada3", "admin", ["read", "write"]),
+    }
+
+
+CAST = ["alice", "bob", "charlie", "ada", "ada_read_token", "bob_read_token", "ada_write_token"]
+
+
+def test_every_operation_has_an_access_rule():
+    assert sorted(set(OPERATIONS) - set(ACCESS)) == [], "declare the new operation in ACCESS"
+    assert sorted(set(ACCESS) - set(OPERATIONS)) == [], "remove the rule of an operation that no longer exists"
+
+
+@pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=OPERATION_IDS)
+@pytest.mark.parametrize(
+    "credential",
+    [None, "Bearer cxl_not-a-real-token", "Bearer ", "Basic YWxpY2U6YWxpY2UtcGFzcy0xMjM=", "revoked", "deactivated"],
+)
+def test_every_operation_refuses_missing_or_dead_credentials(client, alice, method, path, credential):
+    # given
+    headers: dict[str, str] = {}
+    if credential == "revoked":
+        account_services.revoke_token(alice.actor, ApiToken.objects.get(user=alice.user))
+        headers["HTTP_AUTHORIZATION"] = f"Bearer {alice.token}"
+    elif credential == "deactivated":
+        User.objects.filter(pk=alice.user.pk).update(is_active=False)
+        headers["HTTP_AUTHORIZATION"] = f"Bearer {alice.token}"
+    elif credential is not None:
+        headers["HTTP_AUTHORIZATION"] = credential
+    before = _fingerprint()
+
+    # when
+    response = _call(client, method, _url(path, {"token_id": 1}), {} if method != "GET" else None, headers)
+
+    # then
+    _assert_error_shape(response, 401, "not_authenticated")
+    assert response["WWW-Authenticate"] == "Bearer"
+    assert _fingerprint() == before
+
+
+@pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=OPERATION_IDS)
+@pytest.mark.parametrize("who", CAST)
+def test_every_operation_refuses_whom_role_or_scope_does_not_allow(client, cast, world, method, path, who):
+    # given
+    rule = ACCESS[(method, path)]
+    member = cast[who]
+    token = ApiToken.objects.select_related("user").get(token_hash=account_services.hash_token(member.token))
+    allowed = rule.perms <= Actor.for_token(token).permissions
+    url = _url(path, rule.params(world, member), rule.query)
+    body = rule.body(world) if rule.body else None
+    before = _fingerprint()
+
+    # when
+    response = _call(client, method, url, body, {"HTTP_AUTHORIZATION": f"Bearer {member.token}", **rule.extra})
+
+    # then
+    if allowed:
+        assert response.status_code < 400, response.content
+    else:
+        _assert_error_shape(response, 403, "permission_denied")
+        assert _fingerprint() == before
