@@ -59,6 +59,15 @@ def _seed(actor: Actor) -> None:
         actor, CustomerInput(name="Ben Jones", identities=[_email("ben@example.com", is_verified=True)])
     )
     customer_services.create_customer(actor, CustomerInput(identities=[_phone("07700 900003")]))
+    # dee and eli were kept apart by staff; fay and gus await review at a low probability
+    dee, eli, fay, gus = (
+        customer_services.create_customer(actor, CustomerInput(name=n.title(), identities=[_email(f"{n}@example.com")]))
+        for n in ("dee", "eli", "fay", "gus")
+    )
+    dismissed = customer_services.suggest_merge(actor, dee, eli, probability=0.8, source="splink", evidence={})
+    assert dismissed is not None
+    customer_services.dismiss_suggestion(Actor.system("staff"), dismissed)
+    customer_services.suggest_merge(actor, fay, gus, probability=0.5, source="splink", evidence={"old": True})
     services.record_interaction(
         actor,
         ann,
@@ -88,6 +97,10 @@ def _mixed_items() -> list[InboundItem]:
         _item(16, []),  # no identity
         _item(17, [_email("gil@example.com")], summary="  "),  # body given, blank summary: summarised
         _item(18, [_email("dan@example.com")]),  # dan again, after the suggestion
+        _item(19, [_email("dee@example.com"), _email("eli@example.com")]),  # dismissed pair: nothing new
+        _item(20, [_email("gus@example.com"), _email("fay@example.com")]),  # pending pair: probability raised
+        _item(21, [_email("fay@example.com"), _email("gus@example.com"), _phone("07700 900008")]),  # same again
+        _item(22, [_email("ben@example.com"), _phone("07700900003")], name="B"),  # ben + cat once more: pending
     ]
 
 
@@ -250,7 +263,9 @@ def test_batch_matches_item_by_item(bob, settings, django_capture_on_commit_call
     # then
     assert batch_outcomes == single_outcomes
     assert batch == single
-    assert len(single["suggestions"]) == 2
+    assert len(single["suggestions"]) == 4
+    splink = sorted(s[1:4] for s in single["suggestions"] if s[2] == "splink")
+    assert splink == [(0.8, "splink", "dismissed"), (0.95, "splink", "pending")]
     assert sum(o[0] == "error" for o in single_outcomes) == 3
     assert any(o[-1] == 1 for o in single_outcomes) == auto_merge
 
@@ -332,7 +347,7 @@ def test_queries_are_per_batch_not_per_item(alice, django_assert_max_num_queries
     with django_assert_max_num_queries(30):
         result = services.ingest_batch(alice.actor, items)
     assert result.stored == 250
-    assert Customer.objects.count() == 3 + 70
+    assert Customer.objects.count() == 7 + 70
     assert Thread.objects.count() == 1 + 70
 
 

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from cxloop.core import clock
 from cxloop.core.actor import Actor
+from cxloop.core.bulk import insert_rows
 from cxloop.core.errors import CxloopError, ValidationError
 from cxloop.core.ids import new_public_id
 from cxloop.core.permissions import Perm
@@ -33,11 +34,16 @@ def summarize(body: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+# Channel.values builds a new list on every access; batch ingest checks thousands of items.
+_CHANNELS = frozenset(Channel.values)
+_DIRECTIONS = frozenset(Direction.values)
+
+
 def clean_interaction(data: InteractionInput) -> InteractionInput:
     errors: dict[str, str] = {}
-    if data.channel not in Channel.values:
+    if data.channel not in _CHANNELS:
         errors["channel"] = f"must be one of {', '.join(Channel.values)}"
-    if data.direction not in Direction.values:
+    if data.direction not in _DIRECTIONS:
         errors["direction"] = f"must be one of {', '.join(Direction.values)}"
     if data.occurred_at is not None:
         if data.occurred_at.tzinfo is None:
@@ -261,7 +267,7 @@ def _threads_for_batch(
         for key, subject in first_subject.items()
         if key not in threads
     ]
-    Thread.objects.bulk_create(created, batch_size=_CHUNK)
+    insert_rows(created)
     threads.update({(t.customer_id, t.channel, t.external_ref): t for t in created})
     return threads
 
@@ -292,7 +298,7 @@ def _record_resolved(actor: Actor, resolved: list[tuple[_Pending, customer_servi
         )
         for customer, data, occurred_at in entries
     ]
-    Interaction.objects.bulk_create(interactions, batch_size=_CHUNK)
+    insert_rows(interactions)
     record_audits(
         actor,
         [

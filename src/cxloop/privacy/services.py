@@ -8,6 +8,7 @@ from typing import Any
 
 from cxloop.core import clock
 from cxloop.core.actor import Actor
+from cxloop.core.bulk import insert_values
 from cxloop.privacy.models import AuditEntry
 
 
@@ -46,24 +47,39 @@ class AuditRecord:
     after: dict[str, Any] | None = None
 
 
-def record_audits(actor: Actor, records: Sequence[AuditRecord]) -> list[AuditEntry]:
+def record_audits(actor: Actor, records: Sequence[AuditRecord]) -> int:
     """Append many entries with bulk inserts, for batch operations that would otherwise write one row per item.
 
-    Like `record_audit` it runs in the caller's transaction; the entries keep the order of `records`.
+    Like `record_audit` it runs in the caller's transaction; the entries keep the order of `records`. It
+    returns how many it wrote: batch callers do not read the entries back, so no objects are made.
     """
     occurred_at = clock.now()
     fields = actor.audit_fields()
-    entries = [
-        AuditEntry(
-            occurred_at=occurred_at,
-            action=record.action,
-            object_type=record.object_type,
-            object_id=record.object_id,
-            summary=record.summary[:300],
-            before=record.before,
-            after=record.after,
-            **fields,
-        )
-        for record in records
-    ]
-    return AuditEntry.objects.bulk_create(entries, batch_size=500)
+    actor_values = (
+        fields["actor_user"].pk if fields["actor_user"] is not None else None,
+        fields["actor_token"].pk if fields["actor_token"] is not None else None,
+        fields["actor_label"],
+        fields["via"],
+        fields["ip_address"],
+    )
+    return insert_values(
+        AuditEntry,
+        [
+            "occurred_at",
+            "actor_user_id",
+            "actor_token_id",
+            "actor_label",
+            "via",
+            "ip_address",
+            "action",
+            "object_type",
+            "object_id",
+            "summary",
+            "before",
+            "after",
+        ],
+        [
+            (occurred_at, *actor_values, r.action, r.object_type, r.object_id, r.summary[:300], r.before, r.after)
+            for r in records
+        ],
+    )

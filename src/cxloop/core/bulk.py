@@ -1,0 +1,145 @@
+"""Bulk inserts without the ORM's per-value overhead, for batch services that write thousands of rows.
+
+`QuerySet.bulk_create` sends every value of every row through the field API and compiles a statement per
+62 rows on SQLite; measured here it costs about 115 µs per interaction row, where executemany of the same
+row costs 14 µs. `insert_rows` converts each column with one function chosen once per field (the same
+conversions Django's fields apply), writes multi-row INSERTs, and sets the primary keys from RETURNING, so
+the objects are usable afterwards as after `bulk_create`. Like `bulk_create` it calls no `save()` and sends
+no signals; it does what `PublicIdModel.save` would (assign the public id) and fills auto_now fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from django.db import connections, models, router
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.utils import timezone
+
+from cxloop.core.ids import new_public_id
+from cxloop.core.models import PublicIdModel
+
+M = TypeVar("M", bound=models.Model)
+Converter = Callable[[Any], Any]
+
+# Fields whose Python value is what the driver takes (their get_db_prep_save only checks the type).
+_PLAIN = (models.CharField, models.TextField, models.BooleanField, models.IntegerField, models.FloatField)
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _converter(field: models.Field[Any, Any], connection: BaseDatabaseWrapper) -> Converter:
+    if isinstance(field, models.DateTimeField):
+        # Rows of a batch share timestamps (created_at, updated_at); SQLite's conversion is worth remembering.
+        adapt = connection.ops.adapt_datetimefield_value
+        seen: dict[Any, Any] = {}
+
+        def datetime_value(value: Any) -> Any:
+            if value not in seen:
+                seen[value] = adapt(value)
+            return seen[value]
+
+        return datetime_value
+    if isinstance(field, models.JSONField):
+        encoder = field.encoder
+        return lambda value: None if value is None else connection.ops.adapt_json_value(value, encoder)
+    if isinstance(field, (models.ForeignKey, *_PLAIN)):
+        return _identity
+    return lambda value: field.get_db_prep_save(value, connection)
+
+
+class _Preparer:
+    """What save() and bulk_create do before writing: public id, auto_now fields, ids of related objects."""
+
+    def __init__(self, fields: list[models.Field[Any, Any]]) -> None:
+        now = timezone.now()  # one time for the whole call, as for one multi-row INSERT
+        self.stamps = [
+            (f.attname, now) for f in fields if isinstance(f, models.DateTimeField) and (f.auto_now or f.auto_now_add)
+        ]
+        self.relations = [f for f in fields if isinstance(f, models.ForeignKey)]
+
+    def __call__(self, obj: models.Model) -> None:
+        if isinstance(obj, PublicIdModel) and not obj.public_id:
+            obj.public_id = new_public_id(obj.PUBLIC_ID_PREFIX)
+        for attname, now in self.stamps:
+            setattr(obj, attname, now)
+        for field in self.relations:
+            if getattr(obj, field.attname) is None and field.is_cached(obj):
+                related = field.get_cached_value(obj)
+                if related is not None:
+                    if related.pk is None:
+                        raise ValueError(f"{field.name} of {obj!r} is not saved yet.")
+                    setattr(obj, field.attname, related.pk)
+
+
+def _statement(connection: BaseDatabaseWrapper, model: type[models.Model], fields: list[models.Field[Any, Any]]) -> str:
+    quote = connection.ops.quote_name
+    # Only identifiers from the model's own metadata, quoted, go into the text; every value is a parameter.
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES "  # noqa: S608
+
+
+def insert_rows(objs: Sequence[M]) -> Sequence[M]:
+    """Insert `objs` (all of one model with an auto primary key) and set their primary keys."""
+    if not objs:
+        return objs
+    model = type(objs[0])
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    if not connection.features.can_return_rows_from_bulk_insert:
+        return model._default_manager.bulk_create(objs)  # type: ignore[no-any-return]
+    pk = model._meta.pk
+    assert pk is not None
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    converters = [(f.attname, _converter(f, connection)) for f in fields]
+    head = _statement(connection, model, fields)
+    tail = f" RETURNING {connection.ops.quote_name(str(pk.column))}"
+    placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    size = max(1, connection.ops.bulk_batch_size(fields, objs))
+    prepare = _Preparer(fields)
+    with connection.cursor() as cursor:
+        for start in range(0, len(objs), size):
+            chunk = objs[start : start + size]
+            params: list[Any] = []
+            for obj in chunk:
+                prepare(obj)
+                params.extend(convert(getattr(obj, attname)) for attname, convert in converters)
+            cursor.execute(head + ", ".join([placeholder] * len(chunk)) + tail, params)
+            for obj, (value,) in zip(chunk, cursor.fetchall(), strict=True):
+                obj.pk = value
+                obj._state.adding = False
+                obj._state.db = alias
+    return objs
+
+
+def insert_values(model: type[models.Model], attnames: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
+    """Insert rows given as values (one per name in `attnames`) without making model objects or reading ids back.
+
+    For append-only rows nobody reads back in the same request, such as audit entries: no model instance, no
+    RETURNING. Columns left out take their field's default; this is not for models with auto_now fields or
+    public ids (use insert_rows).
+    """
+    if not rows:
+        return 0
+    connection = connections[router.db_for_write(model)]
+    by_name = {f.attname: f for f in model._meta.concrete_fields if not f.primary_key}
+    fields = [by_name[name] for name in attnames]
+    defaults = [(f, f.get_default()) for f in by_name.values() if f.attname not in set(attnames)]
+    fields += [f for f, _ in defaults]
+    converters = [_converter(f, connection) for f in fields]
+    tail = [convert(value) for (_, value), convert in zip(defaults, converters[len(attnames) :], strict=True)]
+    head = _statement(connection, model, fields)
+    placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    size = max(1, connection.ops.bulk_batch_size(fields, rows))
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), size):
+            chunk = rows[start : start + size]
+            params: list[Any] = []
+            for row in chunk:
+                params.extend(convert(value) for value, convert in zip(row, converters, strict=False))
+                params.extend(tail)
+            cursor.execute(head + ", ".join([placeholder] * len(chunk)), params)
+    return len(rows)

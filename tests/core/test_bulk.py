@@ -1,0 +1,116 @@
+"""insert_rows stores what bulk_create stores, and leaves the objects as bulk_create does."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from cxloop.core.bulk import insert_rows
+from cxloop.core.ids import new_public_id
+from cxloop.customers.models import Customer, Identity
+from cxloop.interactions.models import Interaction
+
+WHEN = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
+
+
+def _interaction(customer: Customer, n: int) -> Interaction:
+    return Interaction(
+        customer=customer,
+        channel="email",
+        direction="inbound",
+        occurred_at=WHEN,
+        summary=f"summary {n} – ünïcode",
+        body="body\nwith lines",
+        metadata={"n": n, "nested": {"list": [1, "two", None, True]}},
+        sentiment=0.25 if n % 2 else None,
+    )
+
+
+def _stored(pks: list[int]) -> list[dict[str, object]]:
+    rows = Interaction.objects.filter(pk__in=pks).order_by("pk").values()
+    return [{k: v for k, v in row.items() if k not in {"id", "public_id", "created_at", "updated_at"}} for row in rows]
+
+
+def test_rows_match_bulk_create(db):
+    # given: customers saved by insert_rows itself, then interactions pointing at them
+    customers = [Customer(name=f"C{n}") for n in range(3)]
+    insert_rows(customers)
+
+    # when
+    ours = insert_rows([_interaction(customers[n % 3], n) for n in range(130)])
+    twins = [_interaction(customers[n % 3], n) for n in range(130)]
+    for twin in twins:
+        twin.public_id = new_public_id("int")  # bulk_create does not call save(), which would assign it
+    theirs = Interaction.objects.bulk_create(twins)
+
+    # then
+    assert all(c.pk is not None and c.public_id.startswith("cus_") for c in customers)
+    assert all(i.pk is not None and not i._state.adding for i in ours)
+    assert _stored([i.pk for i in ours]) == _stored([i.pk for i in theirs])
+    assert [i.public_id for i in ours] == list(
+        Interaction.objects.filter(pk__in=[i.pk for i in ours]).order_by("pk").values_list("public_id", flat=True)
+    )
+    first = Interaction.objects.get(pk=ours[0].pk)
+    assert first.occurred_at == WHEN
+    assert first.created_at is not None
+    assert first.updated_at is not None
+
+
+def test_keeps_given_public_ids(db):
+    given = new_public_id("cus")
+
+    insert_rows([Customer(public_id=given, name="Given")])
+
+    assert Customer.objects.get(public_id=given).name == "Given"
+
+
+def test_refuses_an_unsaved_related_object(db):
+    with pytest.raises(ValueError, match="not saved yet"):
+        insert_rows([Identity(customer=Customer(name="unsaved"), kind="email", value="a@b.c", match_value="a@b.c")])
+
+    assert Identity.objects.count() == 0
+
+
+def test_public_ids_use_the_whole_alphabet_evenly():
+    ids = [new_public_id("int") for _ in range(4000)]
+
+    letters = "".join(i.removeprefix("int_") for i in ids)
+    assert len(set(ids)) == 4000
+    assert all(len(i) == 20 for i in ids)
+    assert set(letters) == set("0123456789abcdefghjkmnpqrstvwxyz")
+    assert max(letters.count(ch) for ch in set(letters)) < 1.3 * len(letters) / 32
+
+
+def test_values_match_the_orm(alice):
+    # given: the same audit entry written by record_audit (one ORM create) and by record_audits (insert_values)
+    from cxloop.privacy.models import AuditEntry
+    from cxloop.privacy.services import AuditRecord, record_audit, record_audits
+
+    entry = {
+        "object_type": "customer",
+        "object_id": "cus_1",
+        "summary": "x" * 400,
+        "before": None,
+        "after": {"a": [1, "ü", None]},
+    }
+    actor = alice.actor.__class__.for_user(alice.user, via="api", ip_address="192.0.2.7")
+
+    before = AuditEntry.objects.count()
+
+    # when
+    record_audit(actor, "thing.done", **entry)
+    written = record_audits(actor, [AuditRecord("thing.done", **entry), AuditRecord("other.done", "customer", "c2")])
+
+    # then
+    rows = list(AuditEntry.objects.order_by("id").values())[before:]
+    for row in rows:
+        row.pop("id")
+        row.pop("occurred_at")
+    assert written == 2
+    assert rows[0] == rows[1]
+    assert rows[1]["summary"] == "x" * 300
+    assert rows[1]["ip_address"] == "192.0.2.7"
+    assert rows[1]["actor_user_id"] == alice.user.pk
+    assert rows[2]["before"] is None
+    assert rows[2]["after"] is None
