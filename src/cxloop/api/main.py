@@ -8,7 +8,7 @@ from cxloop import __version__
 from cxloop.accounts.api import router as tokens_router
 from cxloop.api.auth import BearerToken, StaffSession
 from cxloop.api.errors import install_error_handlers
-from cxloop.api.guards import refuse_nul_characters
+from cxloop.api.guards import guard_request
 from cxloop.customers.api import router as customers_router
 from cxloop.interactions.api import router as interactions_router
 from cxloop.privacy.api import router as audit_router
@@ -25,7 +25,7 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 install_error_handlers(api)
-api.add_decorator(refuse_nul_characters)
+api.add_decorator(guard_request)
 api.add_router("/", customers_router)
 api.add_router("/", interactions_router)
 api.add_router("/", tokens_router)
