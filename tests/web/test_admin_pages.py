@@ -233,3 +233,21 @@ def test_django_admin_refuses_other_roles(web, request, member_name):
 
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+def test_audit_and_token_pages_queries_stay_bounded(web, ada, system, django_assert_max_num_queries):
+    from cxloop.accounts import services as account_services
+
+    for index in range(30):
+        make_customer(system, f"Audit {index}")
+        account_services.create_token(system, ada.user, name=f"t{index}", scopes=["read"])
+    client = web(ada)
+
+    with django_assert_max_num_queries(5):
+        audit = client.get("/audit/")
+    with django_assert_max_num_queries(5):
+        tokens = client.get("/tokens/")
+
+    assert audit.status_code == 200
+    assert tokens.status_code == 200
+    assert tokens.content.decode().count("Revoke<span") == 31

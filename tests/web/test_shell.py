@@ -193,3 +193,26 @@ def test_htmx_requests_carry_the_csrf_token_in_a_header(web, alice):
     token = re.search(r"hx-headers='\{\"X-CSRFToken\": \"([^\"]+)\"\}'", html)
     assert token is not None
     assert len(token.group(1)) >= 32
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/customers/new/",
+        "/customers/cus_x/profile/",
+        "/customers/cus_x/interactions/",
+        "/customers/cus_x/delete/",
+        "/suggestions/sug_x/accept/",
+        "/merges/mrg_x/undo/",
+        "/tokens/",
+        "/settings/attributes/",
+    ],
+)
+def test_anonymous_posts_are_sent_to_login_and_change_nothing(client, db, url):
+    from cxloop.customers.models import Customer
+
+    response = client.post(url, {"name": "x", "keep": "left"})
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+    assert Customer.objects.count() == 0
