@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
@@ -71,7 +72,10 @@ class IdempotencyMiddleware:
         scope = _scope(request)
         if scope is None:  # unauthenticated: let the API answer 401 as usual
             return self.get_response(request)
-        fingerprint = _fingerprint(request)
+        try:
+            fingerprint = _fingerprint(request)
+        except RequestDataTooBig:  # the API answers 413 itself; there is nothing to remember
+            return self.get_response(request)
         claimed = self._claim(scope, key, fingerprint)
         if isinstance(claimed, HttpResponse):
             return claimed
