@@ -15,6 +15,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django_tasks_db.models import DBTaskResult
 
 from cxloop.core.actor import Actor
 from cxloop.core.errors import PermissionDeniedError, ValidationError
@@ -131,6 +132,8 @@ def test_evidence_names_the_fields_that_agreed(small_population):
         assert set(evidence["fields"]) == {"name", "email", "phone", "country"}
         agreed = [name for name, f in evidence["fields"].items() if f["gamma"] > 0]
         assert evidence["agreed"] == agreed
+        assert evidence["rule"].startswith(f"Splink, p = {suggestion.probability:.4f}: ")
+        assert all(f"{name}: {evidence['fields'][name]['level']}" in evidence["rule"] for name in agreed)
         assert {"email", "phone"} & set(agreed), "every planted pair shares an address or a number"
         for field in evidence["fields"].values():
             assert set(field) == {"level", "gamma", "agrees", "values"}
@@ -307,3 +310,16 @@ def test_nicknames_fold_to_the_full_given_name():
     assert canonical_given_name("kasia") == "katarzyna"
     assert canonical_given_name("robert") == "robert"
     assert canonical_given_name("zoe") == "zoe"
+
+
+def test_the_worker_runs_the_daily_scan(small_population):
+    # when the worker runs once: it enqueues the due periodic jobs, then runs what is queued
+    out = StringIO()
+    call_command("worker", "--batch", stdout=out)
+
+    # then the scheduled scan ran as a task and left its suggestions
+    assert "enqueued periodic job customers.find_duplicates" in out.getvalue()
+    result = DBTaskResult.objects.get(task_path="cxloop.customers.tasks.find_duplicates")
+    assert result.status == "SUCCESSFUL"
+    assert result.return_value["suggestions_created"] == 3
+    assert _suggested() == small_population.planted

@@ -113,7 +113,9 @@ class ScoredPair:
     fields: dict[str, FieldEvidence]
 
     def evidence(self) -> dict[str, Any]:
+        agreed = [f"{name}: {f.level}" for name, f in self.fields.items() if f.agrees]
         return {
+            "rule": f"Splink, p = {min(self.probability, 0.9999):.4f}: " + ("; ".join(agreed) or "no field agrees"),
             "model": "splink",
             "match_weight": round(self.match_weight, 3),
             "agreed": [name for name, f in self.fields.items() if f.agrees],
@@ -288,14 +290,14 @@ def _comparisons() -> list[Any]:
             cll.NullLevel("name"),
             cll.ExactMatchLevel("name").configure(label_for_charts="exact"),
             cll.ExactMatchLevel("name_words").configure(label_for_charts="same words, other order"),
-            cll.JaroWinklerLevel("name", 0.94).configure(label_for_charts="Jaro-Winkler ≥ 0.94 (a typo)"),
+            cll.JaroWinklerLevel("name", 0.94).configure(label_for_charts="typo (Jaro-Winkler ≥ 0.94)"),
             cll.And(cll.ExactMatchLevel("surname"), cll.ExactMatchLevel("given_key")).configure(
-                label_for_charts="same surname, known nickname"
+                label_for_charts="nickname, same surname"
             ),
             cll.ArraySubsetLevel("name_tokens").configure(label_for_charts="one name within the other"),
-            cll.JaroWinklerLevel("name", 0.88).configure(label_for_charts="Jaro-Winkler ≥ 0.88"),
+            cll.JaroWinklerLevel("name", 0.88).configure(label_for_charts="similar (Jaro-Winkler ≥ 0.88)"),
             cll.ExactMatchLevel("surname").configure(label_for_charts="same surname only"),
-            cll.ElseLevel(),
+            cll.ElseLevel().configure(label_for_charts="different"),
         ],
     ).configure(m_probabilities=M_PRIORS["name"])
     email = cl.CustomComparison(
@@ -305,9 +307,9 @@ def _comparisons() -> list[Any]:
             cll.NullLevel("emails"),
             cll.ArrayIntersectLevel("emails", min_intersection=1).configure(label_for_charts="an address in common"),
             cll.ArrayIntersectLevel("email_users", min_intersection=1).configure(
-                label_for_charts="same mailbox name, other domain"
+                label_for_charts="same distinctive mailbox name, other domain"
             ),
-            cll.ElseLevel(),
+            cll.ElseLevel().configure(label_for_charts="different"),
         ],
     ).configure(m_probabilities=M_PRIORS["email"])
     phone = cl.CustomComparison(
@@ -316,10 +318,18 @@ def _comparisons() -> list[Any]:
         comparison_levels=[
             cll.NullLevel("phones"),
             cll.ArrayIntersectLevel("phones", min_intersection=1).configure(label_for_charts="a number in common"),
-            cll.ElseLevel(),
+            cll.ElseLevel().configure(label_for_charts="different"),
         ],
     ).configure(m_probabilities=M_PRIORS["phone"])
-    country = cl.ExactMatch("country").configure(m_probabilities=M_PRIORS["country"])
+    country = cl.CustomComparison(
+        output_column_name="country",
+        comparison_description="country",
+        comparison_levels=[
+            cll.NullLevel("country"),
+            cll.ExactMatchLevel("country").configure(label_for_charts="same"),
+            cll.ElseLevel().configure(label_for_charts="different"),
+        ],
+    ).configure(m_probabilities=M_PRIORS["country"])
     return [name, email, phone, country]
 
 
