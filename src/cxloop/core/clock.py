@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.utils import timezone
+
+from cxloop.core.errors import ValidationError
+
+OUT_OF_RANGE = "must fall within the years 1 to 9999 in UTC"
 
 
 def now() -> datetime:
     return timezone.now()
+
+
+def is_storable(moment: datetime) -> bool:
+    """Whether `moment` has a UTC form within years 1..9999.
+
+    Databases keep and compare datetimes in UTC; 0001-01-01T00:00+01:00 has none, and SQLite's adapter
+    fails on it with OverflowError (a 500) while PostgreSQL stores year 0.
+    """
+    try:
+        moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return False
+    return True
+
+
+def require_storable(moment: datetime | None, field: str) -> None:
+    """Refuse (422 naming `field`) a moment that cannot be stored or compared; see is_storable."""
+    if moment is not None and not is_storable(moment):
+        raise ValidationError(f"{field}: {OUT_OF_RANGE}", fields={field: OUT_OF_RANGE})

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet
 
+from cxloop.core import clock
 from cxloop.core.actor import Actor
 from cxloop.core.errors import NotFoundError, ValidationError
 from cxloop.core.pagination import Page, paginate
@@ -29,6 +30,8 @@ def timeline(
     limit: int = 25,
 ) -> Page[Interaction]:
     actor.require(Perm.INTERACTIONS_VIEW)
+    clock.require_storable(since, "since")
+    clock.require_storable(until, "until")
     qs: QuerySet[Interaction] = Interaction.objects.filter(customer=customer).select_related("thread")
     if channel:
         channels = [c for c in channel.split(",") if c]

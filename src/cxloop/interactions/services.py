@@ -48,6 +48,8 @@ def clean_interaction(data: InteractionInput) -> InteractionInput:
     if data.occurred_at is not None:
         if data.occurred_at.tzinfo is None:
             errors["occurred_at"] = "must include a time zone offset (e.g. 2026-01-31T09:00:00Z)"
+        elif not clock.is_storable(data.occurred_at):
+            errors["occurred_at"] = clock.OUT_OF_RANGE
         elif data.occurred_at > clock.now() + _FUTURE_TOLERANCE:
             errors["occurred_at"] = "must not be in the future"
     if len(data.body) > MAX_BODY:

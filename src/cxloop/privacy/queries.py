@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet
 
+from cxloop.core import clock
 from cxloop.core.actor import Actor
 from cxloop.core.permissions import Perm
 from cxloop.privacy.models import AuditEntry
@@ -22,6 +23,8 @@ def search_audit(
     until: datetime | None = None,
 ) -> QuerySet[AuditEntry]:
     actor.require(Perm.AUDIT_VIEW)
+    clock.require_storable(since, "since")
+    clock.require_storable(until, "until")
     qs = AuditEntry.objects.all()
     if action:
         qs = qs.filter(action__startswith=action)
