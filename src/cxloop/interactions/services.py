@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,6 +40,15 @@ _CHANNELS = frozenset(Channel.values)
 _DIRECTIONS = frozenset(Direction.values)
 
 
+def _is_plain_json(value: object) -> bool:
+    """JSONField cannot store NaN or ±Infinity (which Python's json reads from "NaN" or 1e999)."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def clean_interaction(data: InteractionInput) -> InteractionInput:
     errors: dict[str, str] = {}
     if data.channel not in _CHANNELS:
@@ -60,6 +70,8 @@ def clean_interaction(data: InteractionInput) -> InteractionInput:
         errors["subject"] = "must be at most 300 characters"
     if not (data.summary.strip() or data.body.strip()):
         errors["body"] = "give a body or a summary"
+    if not _is_plain_json(data.metadata):
+        errors["metadata"] = "must be plain JSON: finite numbers only (no NaN or Infinity)"
     if errors:
         raise ValidationError("The interaction is not valid.", fields=errors)
     return data
