@@ -312,7 +312,10 @@ def test_nicknames_fold_to_the_full_given_name():
     assert canonical_given_name("zoe") == "zoe"
 
 
-def test_the_worker_runs_the_daily_scan(small_population):
+def test_the_worker_runs_the_daily_scan(transactional_db):
+    # given committed data: the worker closes and reopens connections as a real one does
+    population = _populate(36, duplicates_share=0.1, traps=4, seed=11)
+
     # when the worker runs once: it enqueues the due periodic jobs, then runs what is queued
     out = StringIO()
     call_command("worker", "--batch", stdout=out)
@@ -322,4 +325,4 @@ def test_the_worker_runs_the_daily_scan(small_population):
     result = DBTaskResult.objects.get(task_path="cxloop.customers.tasks.find_duplicates")
     assert result.status == "SUCCESSFUL"
     assert result.return_value["suggestions_created"] == 3
-    assert _suggested() == small_population.planted
+    assert _suggested() == population.planted
