@@ -21,12 +21,6 @@ from tests.conftest import Member
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings) -> None:  # type: ignore[no-untyped-def]
-    """The cast's passwords are hashed once per test; a deliberately slow hash only slows the suite."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def web(client: Client) -> Callable[[Member], Client]:
     """web(alice) -> the test client, logged in as alice."""
