@@ -1,0 +1,129 @@
+"""`make bench`: every benchmark of docs/benchmarks.md, each in its own process, then one summary table.
+
+- (a) ingest through the service layer against a raw bulk insert, on SQLite and on PostgreSQL;
+- (b) lookups, name search and timeline pages on PostgreSQL: on a small data set by default, on 1M
+  customers and 10M interactions with BENCH_SIZE=large (generated once into cxloop_bench_large, reused).
+
+Settings (environment): BENCH_SIZE=small|large, BENCH_ITEMS (ingest items, default 20000), BENCH_BATCH
+(default 500), BENCH_SAMPLES (query samples, default 1000), BENCH_API=1 to also time the queries through
+the HTTP API, BENCH_PG_HOST / BENCH_PG_PORT / BENCH_PG_USER (default 127.0.0.1:5432, postgres).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import common  # noqa: E402
+
+SIZES = {
+    "small": {"customers": 20_000, "interactions": 200_000, "database": "cxloop_bench_small"},
+    "large": {"customers": 1_000_000, "interactions": 10_000_000, "database": "cxloop_bench_large"},
+}
+
+
+def run_step(title: str, args: list[str]) -> dict[str, Any] | None:
+    """Run one benchmark script, echo its output, return its result line (None if it failed)."""
+    print(f"\n=== {title}", flush=True)
+    began = time.perf_counter()
+    process = subprocess.Popen(  # noqa: S603 - our own scripts, with our own arguments
+        [sys.executable, str(HERE / args[0]), *args[1:]], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    result = None
+    for line in process.stdout:
+        if line.startswith(common.RESULT_PREFIX):
+            result = json.loads(line[len(common.RESULT_PREFIX) :])
+        else:
+            print(line, end="", flush=True)
+    if process.wait() != 0:
+        print(f"!!! {title} failed (exit {process.returncode})")
+        return None
+    if result is not None:
+        result["wall_s"] = round(time.perf_counter() - began, 1)
+    return result
+
+
+def postgres_reachable() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(
+            f"host={common.PG_HOST} port={common.PG_PORT} user={common.PG_USER} dbname=postgres", connect_timeout=3
+        ):
+            return True
+    except Exception:  # noqa: BLE001 - any failure means: no PostgreSQL to benchmark against
+        return False
+
+
+def summary(results: list[dict[str, Any]]) -> None:
+    print("\n=== summary")
+    print(f"{'benchmark':<44}{'figure':>22}{'baseline / target':>24}{'ratio':>9}{'peak RSS':>11}")
+    for r in results:
+        rss = f"{r['peak_rss_mb']:.0f} MB"
+        if r["bench"] == "ingest":
+            label = f"(a) ingest {r['items']:,} items, {r['db']}"
+            figure = f"{r['service_items_per_s']:,} items/s"
+            baseline = f"raw {r['raw_method']} {r['raw_items_per_s']:,}/s"
+            print(f"{label:<44}{figure:>22}{baseline:>24}{r['ratio']:>9.3f}{rss:>11}")
+            print(f"{'    same, in CPU time of the process':<44}{'':>22}{'goal >= 0.3':>24}{r['cpu_ratio']:>9.3f}")
+        elif r["bench"] == "generate":
+            label = f"    generate {r['customers']:,} / {r['interactions']:,}"
+            figure = "reused" if r["reused"] else f"{r['seconds']:.0f} s"
+            print(f"{label:<44}{figure:>22}{'':>24}{'':>9}{rss:>11}")
+        elif r["bench"] == "queries":
+            for way, rows in (("functions", r["functions"]), ("API", r["api"])):
+                for row in rows:
+                    label = f"(b) {row['label']} p95, {r['customers']:,} cust. ({way})"
+                    figure = f"{row['p95']:.1f} ms (p50 {row['p50']:.1f})"
+                    target = f"< {row['target_ms']:.0f} ms"
+                    ratio = row["p95"] / row["target_ms"]
+                    print(f"{label:<44}{figure:>22}{target:>24}{ratio:>9.2f}{rss:>11}")
+    print("ratio: (a) service items/s divided by raw items/s (higher is better); (b) p95 divided by the target")
+
+
+def main() -> None:
+    size = os.environ.get("BENCH_SIZE", "small")
+    if size not in SIZES:
+        raise SystemExit(f"BENCH_SIZE must be one of {', '.join(SIZES)}")
+    items = os.environ.get("BENCH_ITEMS", "20000")
+    batch = os.environ.get("BENCH_BATCH", "500")
+    samples = os.environ.get("BENCH_SAMPLES", "1000")
+    data = SIZES[size]
+    print(f"cxloop benchmarks, size {size}; {common.machine()}")
+    results: list[dict[str, Any] | None] = []
+    results.append(
+        run_step("(a) ingest on SQLite", ["ingest.py", "--db", "sqlite", "--items", items, "--batch", batch])
+    )
+    if postgres_reachable():
+        results.append(
+            run_step("(a) ingest on PostgreSQL", ["ingest.py", "--db", "postgres", "--items", items, "--batch", batch])
+        )
+        generated = [
+            "generate.py",
+            f"--customers={data['customers']}",
+            f"--interactions={data['interactions']}",
+            f"--database={data['database']}",
+        ]
+        results.append(run_step(f"(b) data: {size}", generated))
+        queries = ["queries.py", f"--database={data['database']}", f"--samples={samples}"]
+        if os.environ.get("BENCH_API") == "1":
+            queries.append("--api")
+        results.append(run_step(f"(b) queries on {size} data", queries))
+    else:
+        print(f"\nPostgreSQL is not reachable at {common.PG_HOST}:{common.PG_PORT}: its benchmarks are skipped.")
+    summary([r for r in results if r is not None])
+    if any(r is None for r in results):
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
