@@ -32,7 +32,7 @@ def timeline(
     actor.require(Perm.INTERACTIONS_VIEW)
     clock.require_storable(since, "since")
     clock.require_storable(until, "until")
-    qs: QuerySet[Interaction] = Interaction.objects.filter(customer=customer).select_related("thread")
+    qs: QuerySet[Interaction] = Interaction.objects.filter(customer=customer).select_related("thread", "customer")
     if channel:
         channels = [c for c in channel.split(",") if c]
         unknown = [c for c in channels if c not in Channel.values]
