@@ -28,7 +28,14 @@ def is_storable(moment: datetime) -> bool:
     return True
 
 
-def require_storable(moment: datetime | None, field: str) -> None:
-    """Refuse (422 naming `field`) a moment that cannot be stored or compared; see is_storable."""
-    if moment is not None and not is_storable(moment):
+def storable_utc(moment: datetime | None, field: str) -> datetime | None:
+    """`moment` in UTC, or a 422 naming `field` when it has no UTC form (see is_storable).
+
+    Normalising matters beyond the range: ISO 8601 allows offsets up to ±23:59, PostgreSQL only ±15:59
+    ("time zone displacement out of range"), while the same moment in UTC is fine everywhere.
+    """
+    if moment is None:
+        return None
+    if not is_storable(moment):
         raise ValidationError(f"{field}: {OUT_OF_RANGE}", fields={field: OUT_OF_RANGE})
+    return moment.astimezone(UTC) if moment.tzinfo is not None else moment

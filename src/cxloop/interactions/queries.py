@@ -30,8 +30,7 @@ def timeline(
     limit: int = 25,
 ) -> Page[Interaction]:
     actor.require(Perm.INTERACTIONS_VIEW)
-    clock.require_storable(since, "since")
-    clock.require_storable(until, "until")
+    since, until = clock.storable_utc(since, "since"), clock.storable_utc(until, "until")
     qs: QuerySet[Interaction] = Interaction.objects.filter(customer=customer).select_related("thread", "customer")
     if channel:
         channels = [c for c in channel.split(",") if c]

@@ -50,6 +50,7 @@ def _is_plain_json(value: object) -> bool:
 
 
 def clean_interaction(data: InteractionInput) -> InteractionInput:
+    """Check `data`, refusing it whole with every reason; normalises occurred_at to UTC in place."""
     errors: dict[str, str] = {}
     if data.channel not in _CHANNELS:
         errors["channel"] = f"must be one of {', '.join(Channel.values)}"
@@ -62,6 +63,9 @@ def clean_interaction(data: InteractionInput) -> InteractionInput:
             errors["occurred_at"] = clock.OUT_OF_RANGE
         elif data.occurred_at > clock.now() + _FUTURE_TOLERANCE:
             errors["occurred_at"] = "must not be in the future"
+        else:
+            # Stored in UTC: PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 (and pydantic) allow.
+            data.occurred_at = clock.storable_utc(data.occurred_at, "occurred_at")
     if len(data.body) > MAX_BODY:
         errors["body"] = f"must be at most {MAX_BODY} characters"
     if len(data.summary) > 500:
