@@ -212,3 +212,18 @@ def test_a_refusal_writes_no_audit_entry(api, alice):
     api.post("/customers", alice, {"country": "XX"})
 
     assert AuditEntry.objects.count() == before
+
+
+def test_offsets_beyond_postgresqls_range_are_read_as_the_moment_they_name(api, alice, ada):
+    # ISO 8601 and pydantic allow offsets up to ±23:59; PostgreSQL only ±15:59.
+    customer = CustomerFactory()
+    body = {"channel": "note", "direction": "internal", "body": "x", "occurred_at": "2026-01-31T20:00:00+16:30"}
+
+    created = api.post(f"/customers/{customer.public_id}/interactions", alice, body)
+    timeline = api.get(f"/customers/{customer.public_id}/timeline?since=2026-01-31T19:30:00%2B16:00", alice)
+    audit = api.get("/audit?until=2026-01-31T19:30:00%2B16:00", ada)
+
+    assert created.status_code == 201, created.content
+    assert created.json()["occurred_at"] == "2026-01-31T03:30:00Z"
+    assert [i["id"] for i in timeline.json()["items"]] == [created.json()["id"]]
+    assert audit.status_code == 200
