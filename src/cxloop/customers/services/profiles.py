@@ -14,7 +14,7 @@ from cxloop.core.errors import ValidationError
 from cxloop.core.permissions import Perm
 from cxloop.customers import events
 from cxloop.customers.errors import CustomerMergedError
-from cxloop.customers.models import Customer, LifecycleStage, Tag
+from cxloop.customers.models import Customer, CustomerStatus, LifecycleStage, Tag
 from cxloop.customers.services.attributes import validate_attributes
 from cxloop.customers.services.identities import attach_identities, canonicalize_all
 from cxloop.customers.services.snapshots import customer_snapshot, search_key
@@ -162,19 +162,40 @@ def update_customer(
     return customer
 
 
+def _merged_into(customer: Customer) -> list[Customer]:
+    """Every profile merged into `customer`, directly or through another merged profile."""
+    found: list[Customer] = []
+    frontier = [customer.pk]
+    while frontier:
+        layer = list(Customer.objects.filter(merged_into_id__in=frontier, status=CustomerStatus.MERGED))
+        found += layer
+        frontier = [c.pk for c in layer]
+    return found
+
+
 @transaction.atomic
 def delete_customer(actor: Actor, customer: Customer) -> None:
-    """Delete a profile with its identities and timeline; the audit entry keeps what it held."""
+    """Delete a profile with its identities and timeline; the audit entry keeps what it held.
+
+    The profiles merged into it go too: they are the same person, and left behind (merged into nothing)
+    they would keep personal data that no page shows and no unmerge can bring back.
+    """
     actor.require(Perm.CUSTOMERS_DELETE)
+    merged = _merged_into(customer)
     before = customer_snapshot(customer)
+    if merged:
+        before["merged_customers"] = [customer_snapshot(c) for c in merged]
     public_id = customer.public_id
+    Customer.objects.filter(pk__in=[c.pk for c in merged]).delete()
     customer.delete()
     record_audit(
         actor,
         "customer.deleted",
         object_type="customer",
         object_id=public_id,
-        summary=f"Deleted customer {before['name'] or public_id}",
+        summary=f"Deleted customer {before['name'] or public_id}"
+        + (f" and {len(merged)} profile(s) merged into it" if merged else ""),
         before=before,
     )
-    publish(events.CustomerDeleted(customer_id=public_id))
+    for deleted_id in [public_id, *(c.public_id for c in merged)]:
+        publish(events.CustomerDeleted(customer_id=deleted_id))
