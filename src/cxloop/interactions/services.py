@@ -99,8 +99,9 @@ def _thread_for(customer: Customer, data: InteractionInput, occurred_at: datetim
 @transaction.atomic
 def record_interaction(actor: Actor, customer: Customer, data: InteractionInput) -> Interaction:
     actor.require(Perm.INTERACTIONS_WRITE)
-    if not customer.is_active:
-        customer = Customer.objects.get(pk=customer.merged_into_id) if customer.merged_into_id else customer
+    # A merged profile's history lives on its target, and that target may have been merged onward since.
+    while not customer.is_active and customer.merged_into_id:
+        customer = Customer.objects.get(pk=customer.merged_into_id)
     data = clean_interaction(data)
     occurred_at = data.occurred_at or clock.now()
     interaction = Interaction.objects.create(
