@@ -362,3 +362,32 @@ def test_an_agent_cannot_delete(api, alice):
     assert response.status_code == 403
     assert Customer.objects.filter(pk=customer.pk).exists()
     assert not AuditEntry.objects.filter(action="customer.deleted").exists()
+
+
+def test_deleting_a_customer_deletes_the_profiles_merged_into_it(bob, received, django_capture_on_commit_callbacks):
+    """The profiles merged into a customer are the same person: erasing one must not keep the others hidden."""
+    # given: older -> middle -> kept, and a bystander
+    kept, middle, older, bystander = (
+        CustomerFactory(name="Ann"),
+        CustomerFactory(name="A. Lee"),
+        CustomerFactory(name="Ann L", attributes={}),
+        CustomerFactory(),
+    )
+    customer_services.merge_customers(bob.actor, middle, older)
+    customer_services.merge_customers(bob.actor, kept, middle)
+    kept.refresh_from_db()
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_services.delete_customer(bob.actor, kept)
+
+    # then
+    assert list(Customer.objects.values_list("pk", flat=True)) == [bystander.pk]
+    entry = AuditEntry.objects.get(action="customer.deleted")
+    assert entry.object_id == kept.public_id
+    assert sorted(c["id"] for c in entry.before["merged_customers"]) == sorted([middle.public_id, older.public_id])
+    assert [(e.name, e.customer_id) for e in received] == [
+        ("customer.deleted", kept.public_id),
+        ("customer.deleted", middle.public_id),
+        ("customer.deleted", older.public_id),
+    ]

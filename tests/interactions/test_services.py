@@ -297,3 +297,16 @@ def test_an_interaction_is_readable_by_its_id(api, alice, charlie):
 
     assert fetched.status_code == 200
     assert fetched.json() == created.json()
+
+
+def test_recording_on_a_customer_merged_twice_lands_on_the_last_target(alice, bob):
+    first, second, last = CustomerFactory(), CustomerFactory(), CustomerFactory()
+    customer_services.merge_customers(bob.actor, second, first)
+    customer_services.merge_customers(bob.actor, last, second)
+    first.refresh_from_db()
+
+    interaction = interaction_services.record_interaction(
+        alice.actor, first, InteractionInput(channel="sms", direction="inbound", body="hi")
+    )
+
+    assert interaction.customer_id == last.pk
