@@ -182,7 +182,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("CXLOOP_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # The task worker logs each idle poll at INFO; task outcomes still log through "django_tasks".
+        "django_tasks_db": {"level": "WARNING"},
+    },
 }
 
 # --- cxloop domain settings -------------------------------------------------------------------

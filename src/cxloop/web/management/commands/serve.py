@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -19,6 +20,12 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--workers", type=int, default=2, help="Web worker processes.")
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=2 * (os.cpu_count() or 1) + 1,
+            help="Request threads per web worker (each may hold a DB connection); default 2 × cores + 1.",
+        )
         parser.add_argument("--no-worker", action="store_true", help="Do not start the background worker.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -37,6 +44,10 @@ class Command(BaseCommand):
                 "--workers",
                 str(options["workers"]),
                 "--no-ws",
+                "--blocking-threads",
+                str(options["threads"]),
+                "--backpressure",
+                str(options["threads"]),
                 "cxloop.config.wsgi:application",
             ]
         )
