@@ -97,7 +97,12 @@ class Identity(PublicIdModel):
         constraints = [
             models.UniqueConstraint(fields=["kind", "network", "value"], name="customers_identity_unique_value")
         ]
-        indexes = [models.Index(fields=["kind", "match_value"], name="customers_identity_match")]
+        indexes = [
+            models.Index(fields=["kind", "match_value"], name="customers_identity_match"),
+            # Lookups by value give the kind (or several) but not the network, so the unique
+            # (kind, network, value) index cannot seek on them: 60-200 ms at 1.6M identities without this.
+            models.Index(fields=["value"], name="customers_identity_value"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind}{':' + self.network if self.network else ''}:{self.value}"
