@@ -23,6 +23,7 @@ from cxloop.customers.models import IdentityKind
 
 _NETWORK_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,49}$")
 _MAX_VALUE = 254
+_REGIONS = frozenset(phonenumbers.SUPPORTED_REGIONS)
 _INTERNATIONAL_RE = re.compile(r"^\D*\+")  # a "+" before the first digit: written with its country code
 
 _PHONE_REASONS = {
@@ -146,6 +147,8 @@ def canonicalize(
     if len(value) > _MAX_VALUE:
         raise _fail(value_field, f"must be at most {_MAX_VALUE} characters")
     # A hint given with this very identity is the most specific evidence, then the customer's country.
+    if region and kind in (IdentityKind.PHONE, IdentityKind.WHATSAPP) and region.upper() not in _REGIONS:
+        raise _fail(f"{field_prefix}region", "must be an ISO 3166 two-letter country code, e.g. GB or US")
     phone_region = region or customer_country or _default_region()
     if kind == IdentityKind.EMAIL:
         canonical, match = normalize_email(value, field=value_field)
