@@ -363,6 +363,15 @@ def test_anonymous_web_ids_are_trimmed_and_need_no_network() -> None:
     assert (result.kind, result.network, result.value) == ("anonymous", "", "7f3a-c0ffee")
 
 
+@pytest.mark.parametrize("kind", ["phone", "whatsapp"])
+@pytest.mark.parametrize("region", ["ZZ", "uk", "X"])
+def test_an_unknown_region_hint_is_refused_on_the_region_field(kind: str, region: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        canonicalize(kind, "020 7946 0018", region=region, field_prefix="identities[0].")
+
+    assert caught.value.fields == {"identities[0].region": "must be an ISO 3166 two-letter country code, e.g. GB or US"}
+
+
 def test_unknown_kind_is_refused_listing_the_kinds() -> None:
     with pytest.raises(ValidationError) as caught:
         canonicalize("fax", "123", field_prefix="identities[4].")
