@@ -181,7 +181,28 @@ def move_customer_threads(from_customer_id: int, to_customer_id: int) -> list[in
 
 
 def restore_customer_threads(ids: list[int], to_customer_id: int) -> None:
+    """Give the threads back; a conversation continued on the merged profile is split in two.
+
+    Interactions are restored first, so messages still in one of these threads but on another customer
+    were recorded on the merge target after the merge, and stay there: they get a copy of the thread
+    (same channel, subject and reference), so no message sits in another customer's thread.
+    """
     Thread.objects.filter(pk__in=ids).update(customer_id=to_customer_id)
+    continued = Interaction.objects.filter(thread_id__in=ids).exclude(customer_id=to_customer_id)
+    for thread_id, customer_id in set(continued.values_list("thread_id", "customer_id")):
+        thread = Thread.objects.get(pk=thread_id)
+        theirs = continued.filter(thread_id=thread_id, customer_id=customer_id)
+        copy = Thread.objects.create(
+            customer_id=customer_id,
+            channel=thread.channel,
+            subject=thread.subject,
+            external_ref=thread.external_ref,
+            last_activity_at=max(theirs.values_list("occurred_at", flat=True)),
+        )
+        theirs.update(thread=copy)
+        remaining = Interaction.objects.filter(thread_id=thread_id).values_list("occurred_at", flat=True)
+        thread.last_activity_at = max(remaining, default=thread.last_activity_at)
+        thread.save(update_fields=["last_activity_at", "updated_at"])
 
 
 # --- batch ingest ------------------------------------------------------------------------------
