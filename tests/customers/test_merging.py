@@ -511,3 +511,33 @@ def test_both_customers_are_locked_in_id_order_whichever_way_round(bob):
         assert 'ORDER BY "customers_customer"."id" ASC' in locking[0]
     else:  # SQLite takes one database-wide write lock instead (BEGIN IMMEDIATE)
         assert locking == []
+
+
+def test_a_conversation_continued_after_the_merge_stays_whole_on_each_side_after_unmerge(alice, bob):
+    # given: the source's e-mail thread, merged into the target, then continued there
+    from cxloop.interactions import services as interaction_services
+    from cxloop.interactions.types import InteractionInput
+
+    target, source = CustomerFactory(), CustomerFactory()
+    thread = ThreadFactory(customer=source, channel="email", subject="Refund", external_ref="<t1@mail>")
+    early = InteractionFactory(customer=source, thread=thread, channel="email")
+    merge = customer_services.merge_customers(bob.actor, target, source)
+    target.refresh_from_db()
+    later = interaction_services.record_interaction(
+        alice.actor, target, InteractionInput(channel="email", direction="inbound", body="Any news?", thread_ref="<t1@mail>")
+    )
+    assert later.thread_id == thread.pk  # the conversation went on in the same thread
+
+    # when
+    customer_services.unmerge(bob.actor, merge)
+
+    # then: every message sits in a thread of its own customer
+    early.refresh_from_db()
+    later.refresh_from_db()
+    assert (early.customer_id, early.thread.customer_id) == (source.pk, source.pk)
+    assert (later.customer_id, later.thread.customer_id) == (target.pk, target.pk)
+    assert later.thread.subject == "Refund"
+    assert later.thread.external_ref == "<t1@mail>"
+    assert later.thread.last_activity_at == later.occurred_at
+    for message in Interaction.objects.select_related("thread"):
+        assert message.thread is None or message.thread.customer_id == message.customer_id
