@@ -84,12 +84,13 @@ def clean_interaction(data: InteractionInput) -> InteractionInput:
 def _thread_for(customer: Customer, data: InteractionInput, occurred_at: datetime) -> Thread | None:
     if not data.thread_ref:
         return None
-    thread, created = Thread.objects.get_or_create(
-        customer=customer,
-        channel=data.channel,
-        external_ref=data.thread_ref[:255],
-        defaults={"subject": data.subject[:300], "last_activity_at": occurred_at},
-    )
+    key = {"customer": customer, "channel": data.channel, "external_ref": data.thread_ref[:255]}
+    # After a merge the customer may hold two threads of one conversation (one from each profile):
+    # continue the oldest rather than fail on get_or_create's MultipleObjectsReturned.
+    thread = Thread.objects.filter(**key).order_by("pk").first()
+    created = thread is None
+    if thread is None:
+        thread = Thread.objects.create(**key, subject=data.subject[:300], last_activity_at=occurred_at)
     if not created and thread.last_activity_at < occurred_at:
         thread.last_activity_at = occurred_at
         thread.save(update_fields=["last_activity_at", "updated_at"])
