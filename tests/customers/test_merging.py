@@ -541,3 +541,24 @@ def test_a_conversation_continued_after_the_merge_stays_whole_on_each_side_after
     assert later.thread.last_activity_at == later.occurred_at
     for message in Interaction.objects.select_related("thread"):
         assert message.thread is None or message.thread.customer_id == message.customer_id
+
+
+def test_a_thread_both_profiles_had_continues_after_the_merge(alice, bob):
+    # given: one conversation recorded on both duplicate profiles before anyone noticed
+    from cxloop.interactions import services as interaction_services
+    from cxloop.interactions.types import InteractionInput
+
+    target, source = CustomerFactory(), CustomerFactory()
+    mine = ThreadFactory(customer=target, channel="email", external_ref="<t1@mail>")
+    theirs = ThreadFactory(customer=source, channel="email", external_ref="<t1@mail>")
+    customer_services.merge_customers(bob.actor, target, source)
+    target.refresh_from_db()
+
+    # when: the conversation goes on
+    reply = interaction_services.record_interaction(
+        alice.actor, target, InteractionInput(channel="email", direction="inbound", body="Thanks", thread_ref="<t1@mail>")
+    )
+
+    # then: it joins one of the two threads (the oldest), not an error
+    assert reply.thread_id == min(mine.pk, theirs.pk)
+    assert Thread.objects.filter(customer=target, external_ref="<t1@mail>").count() == 2
