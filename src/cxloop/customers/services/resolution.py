@@ -28,6 +28,7 @@ from cxloop.customers.models import (
 from cxloop.customers.normalization import CanonicalIdentity
 from cxloop.customers.services.identities import attach_identities, canonicalize_all
 from cxloop.customers.services.merging import merge_customers, suggest_merge
+from cxloop.customers.services.profiles import clean_profile
 from cxloop.customers.services.snapshots import customer_snapshot, identity_snapshot, search_key
 from cxloop.customers.types import IdentityInput
 from cxloop.events.bus import publish
@@ -180,6 +181,7 @@ def resolve_customer(
     actor.require(Perm.CUSTOMERS_EDIT)
     if not identities:
         raise ValidationError("At least one identity is needed.", fields={"identities": "must not be empty"})
+    country = clean_profile({"country": country})["country"]  # the same check as a profile edit
     canonical = canonicalize_all(identities, customer_country=country)
     for attempt in range(_ATTEMPTS):
         try:
@@ -189,7 +191,7 @@ def resolve_customer(
                     identities,
                     canonical,
                     name=" ".join(name.split())[:200],
-                    country=country.upper(),
+                    country=country,
                     source=source,
                 )
         except (IntegrityError, IdentityTakenError):
