@@ -442,3 +442,20 @@ def test_two_concurrent_resolutions_of_one_new_identity_give_one_customer(monkey
     assert len({r.customer.pk for r in results}) == 1  # type: ignore[attr-defined]
     assert Customer.objects.count() == 1
     assert Identity.objects.filter(value="race@example.com").count() == 1
+
+
+@pytest.mark.parametrize("country", ["ZZ", "UK", "1"])
+def test_an_unknown_country_is_refused_and_nothing_is_written(alice, country):
+    with pytest.raises(ValidationError) as caught:
+        customer_services.resolve_customer(
+            alice.actor, [IdentityInput(kind="phone", value="+447700900123")], country=country
+        )
+
+    assert caught.value.fields == {"country": "must be an ISO 3166 two-letter country code, e.g. GB or US"}
+    assert Customer.objects.count() == 0
+
+
+def test_the_country_given_reads_national_numbers_and_is_stored_in_capitals(alice):
+    result = customer_services.resolve_customer(alice.actor, [IdentityInput(kind="phone", value="(202) 555-0143")], country="us")
+
+    assert (result.customer.country, result.customer.identities.get().value) == ("US", "+12025550143")
