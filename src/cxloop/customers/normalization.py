@@ -21,6 +21,7 @@ from email_validator import EmailNotValidError, validate_email
 from cxloop.core.errors import ValidationError
 from cxloop.customers.models import IdentityKind
 
+_KINDS = frozenset(IdentityKind.values)  # IdentityKind.values builds a new list on every access
 _NETWORK_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,49}$")
 _MAX_VALUE = 254
 _REGIONS = frozenset(phonenumbers.SUPPORTED_REGIONS)
@@ -140,7 +141,7 @@ def canonicalize(
 ) -> CanonicalIdentity:
     """Validate and canonicalise one identity. Errors name the field as `<field_prefix>value` etc."""
     value_field = f"{field_prefix}value"
-    if kind not in IdentityKind.values:
+    if kind not in _KINDS:
         raise _fail(f"{field_prefix}kind", f"must be one of {', '.join(IdentityKind.values)}")
     if not isinstance(value, str) or not value.strip():
         raise _fail(value_field, "must not be empty")
