@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cxloop.core.bulk import insert_rows
+from cxloop.core.bulk import insert_rows, update_rows, update_values
 from cxloop.core.ids import new_public_id
 from cxloop.customers.models import Customer, Identity
 from cxloop.interactions.models import Interaction
@@ -114,3 +114,23 @@ def test_values_match_the_orm(alice):
     assert rows[1]["actor_user_id"] == alice.user.pk
     assert rows[2]["before"] is None
     assert rows[2]["after"] is None
+
+
+def test_update_rows_and_values_write_what_they_are_given(db):
+    # given
+    customers = list(insert_rows([Customer(name=f"C{n}", country="GB") for n in range(3)]))
+    stamp = Customer.objects.get(pk=customers[0].pk).updated_at
+    customers[0].name, customers[1].name = "Zed", "Yan"
+    customers[0].country = "FR"  # not in the update: stays GB
+
+    # when
+    update_rows(customers[:2], ["name", "updated_at"])
+    update_values(Customer, [customers[1].pk, customers[2].pk], lifecycle_stage="loyal", attributes={"vip": True})
+
+    # then
+    rows = {c.pk: c for c in Customer.objects.all()}
+    first, second, third = (rows[c.pk] for c in customers)
+    assert (first.name, first.country, first.lifecycle_stage) == ("Zed", "GB", "lead")
+    assert (second.name, second.lifecycle_stage, second.attributes) == ("Yan", "loyal", {"vip": True})
+    assert (third.name, third.lifecycle_stage) == ("C2", "loyal")
+    assert first.updated_at > stamp

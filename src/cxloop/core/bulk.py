@@ -75,11 +75,52 @@ class _Preparer:
                     setattr(obj, field.attname, related.pk)
 
 
-def _statement(connection: BaseDatabaseWrapper, model: type[models.Model], fields: list[models.Field[Any, Any]]) -> str:
+def _write(
+    connection: BaseDatabaseWrapper,
+    model: type[models.Model],
+    fields: list[models.Field[Any, Any]],
+    rows: list[list[Any]],
+    *,
+    returning: bool,
+) -> list[Any]:
+    """INSERT `rows` (database values, one list per row) and return the new primary keys if asked.
+
+    PostgreSQL gets COPY, with the keys taken from the table's sequence first when they are wanted: a
+    multi-row INSERT makes psycopg rewrite thousands of placeholders (or quote thousands of array items)
+    in Python, which cost more than the insert itself. Elsewhere, multi-row VALUES lists as large as the
+    driver's parameter limit allows, with RETURNING.
+    """
     quote = connection.ops.quote_name
-    # Only identifiers from the model's own metadata, quoted, go into the text; every value is a parameter.
-    columns = ", ".join(quote(str(f.column)) for f in fields)
-    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES "  # noqa: S608
+    pk = model._meta.pk
+    assert pk is not None
+    table = quote(model._meta.db_table)
+    # Only identifiers from the model's own metadata go into the text; every value is a parameter.
+    columns = [quote(str(f.column)) for f in fields]
+    keys: list[Any] = []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            if returning:
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                    [model._meta.db_table, pk.column, len(rows)],
+                )
+                keys = sorted(value for (value,) in cursor.fetchall())
+                columns.insert(0, quote(str(pk.column)))
+                rows = [[key, *row] for key, row in zip(keys, rows, strict=True)]
+            with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return keys
+        head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "  # noqa: S608
+        tail = f" RETURNING {quote(str(pk.column))}" if returning else ""
+        placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        size = max(1, connection.ops.bulk_batch_size(fields, rows))
+        for start in range(0, len(rows), size):
+            chunk = rows[start : start + size]
+            cursor.execute(head + ", ".join([placeholder] * len(chunk)) + tail, [v for row in chunk for v in row])
+            if returning:
+                keys.extend(value for (value,) in cursor.fetchall())
+    return keys
 
 
 def insert_rows(objs: Sequence[M]) -> Sequence[M]:
@@ -91,27 +132,18 @@ def insert_rows(objs: Sequence[M]) -> Sequence[M]:
     connection = connections[alias]
     if not connection.features.can_return_rows_from_bulk_insert:
         return model._default_manager.bulk_create(objs)  # type: ignore[no-any-return]
-    pk = model._meta.pk
-    assert pk is not None
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     converters = [(f.attname, _converter(f, connection)) for f in fields]
-    head = _statement(connection, model, fields)
-    tail = f" RETURNING {connection.ops.quote_name(str(pk.column))}"
-    placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    size = max(1, connection.ops.bulk_batch_size(fields, objs))
     prepare = _Preparer(fields)
-    with connection.cursor() as cursor:
-        for start in range(0, len(objs), size):
-            chunk = objs[start : start + size]
-            params: list[Any] = []
-            for obj in chunk:
-                prepare(obj)
-                params.extend(convert(getattr(obj, attname)) for attname, convert in converters)
-            cursor.execute(head + ", ".join([placeholder] * len(chunk)) + tail, params)
-            for obj, (value,) in zip(chunk, cursor.fetchall(), strict=True):
-                obj.pk = value
-                obj._state.adding = False
-                obj._state.db = alias
+    rows = []
+    for obj in objs:
+        prepare(obj)
+        rows.append([convert(getattr(obj, attname)) for attname, convert in converters])
+    keys = _write(connection, model, fields, rows, returning=True)
+    for obj, key in zip(objs, keys, strict=True):
+        obj.pk = key
+        obj._state.adding = False
+        obj._state.db = alias
     return objs
 
 
@@ -131,15 +163,56 @@ def insert_values(model: type[models.Model], attnames: Sequence[str], rows: Sequ
     fields += [f for f, _ in defaults]
     converters = [_converter(f, connection) for f in fields]
     tail = [convert(value) for (_, value), convert in zip(defaults, converters[len(attnames) :], strict=True)]
-    head = _statement(connection, model, fields)
-    placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    size = max(1, connection.ops.bulk_batch_size(fields, rows))
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), size):
-            chunk = rows[start : start + size]
-            params: list[Any] = []
-            for row in chunk:
-                params.extend(convert(value) for value, convert in zip(row, converters, strict=False))
-                params.extend(tail)
-            cursor.execute(head + ", ".join([placeholder] * len(chunk)), params)
+    values = [[convert(value) for value, convert in zip(row, converters, strict=False)] + tail for row in rows]
+    _write(connection, model, fields, values, returning=False)
     return len(rows)
+
+
+def update_rows(objs: Sequence[models.Model], attnames: Sequence[str]) -> None:
+    """Write `attnames` of each saved object, as save(update_fields=attnames) would, with one executemany.
+
+    bulk_update compiles a CASE expression per column over every row, which costs more than the update
+    for the few dozen rows a batch changes. An auto_now field among `attnames` is set to now first.
+    """
+    if not objs:
+        return
+    model = type(objs[0])
+    connection = connections[router.db_for_write(model)]
+    by_name = {f.attname: f for f in model._meta.concrete_fields}
+    fields = [by_name[name] for name in attnames]
+    now = timezone.now()
+    for field in fields:
+        if isinstance(field, models.DateTimeField) and field.auto_now:
+            for obj in objs:
+                setattr(obj, field.attname, now)
+    converters = [(f.attname, _converter(f, connection)) for f in fields]
+    quote = connection.ops.quote_name
+    pk = model._meta.pk
+    assert pk is not None
+    assignments = ", ".join(f"{quote(str(f.column))} = %s" for f in fields)
+    sql = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {quote(str(pk.column))} = %s"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [[convert(getattr(o, name)) for name, convert in converters] + [o.pk] for o in objs])
+
+
+def update_values(model: type[models.Model], pks: Sequence[Any], **values: Any) -> None:
+    """Set the same `values` on the rows with these primary keys (QuerySet.update, without an IN list of
+    thousands of placeholders on PostgreSQL, where one array parameter does)."""
+    if not pks:
+        return
+    connection = connections[router.db_for_write(model)]
+    by_name = {f.attname: f for f in model._meta.concrete_fields}
+    fields = [by_name[name] for name in values]
+    quote = connection.ops.quote_name
+    pk = model._meta.pk
+    assert pk is not None
+    assignments = ", ".join(f"{quote(str(f.column))} = %s" for f in fields)
+    params = [_converter(f, connection)(value) for f, value in zip(fields, values.values(), strict=True)]
+    head = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {quote(str(pk.column))}"  # noqa: S608
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"{head} = ANY(%s)", [*params, list(pks)])
+            return
+        for start in range(0, len(pks), 500):
+            chunk = list(pks[start : start + 500])
+            cursor.execute(f"{head} IN ({', '.join(['%s'] * len(chunk))})", [*params, *chunk])

@@ -12,7 +12,7 @@ from django.db import transaction
 
 from cxloop.core import clock
 from cxloop.core.actor import Actor
-from cxloop.core.bulk import insert_rows
+from cxloop.core.bulk import insert_rows, update_rows
 from cxloop.core.errors import CxloopError, ValidationError
 from cxloop.core.ids import new_public_id
 from cxloop.core.permissions import Perm
@@ -294,8 +294,7 @@ def _threads_for_batch(
     ]
     for thread in stale:
         thread.last_activity_at = newest[(thread.customer_id, thread.channel, thread.external_ref)]
-        thread.updated_at = now
-    Thread.objects.bulk_update(stale, ["last_activity_at", "updated_at"], batch_size=_CHUNK)
+    update_rows(stale, ["last_activity_at", "updated_at"])
     created = [
         Thread(
             public_id=new_public_id(Thread.PUBLIC_ID_PREFIX),

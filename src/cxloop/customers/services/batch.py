@@ -30,7 +30,7 @@ from django.db import IntegrityError, transaction
 
 from cxloop.core import clock
 from cxloop.core.actor import Actor
-from cxloop.core.bulk import insert_rows
+from cxloop.core.bulk import insert_rows, update_rows, update_values
 from cxloop.core.errors import CxloopError, ValidationError
 from cxloop.core.ids import new_public_id
 from cxloop.core.permissions import Perm
@@ -407,18 +407,11 @@ class _Batch:
         insert_rows([slot.customer for slot in self.new_slots])
         insert_rows(self.new_identities)
         self.indexed.update(i.pk for i in self.new_identities)
-        for chunk in _chunks(sorted(self.touched)):
-            Identity.objects.filter(pk__in=chunk).update(last_seen_at=self.now)
+        update_values(Identity, sorted(self.touched), last_seen_at=self.now)
         filled = [slot.customer for slot in self.slots.values() if slot.name_filled]
-        for customer in filled:
-            customer.updated_at = self.now
-        if filled:
-            Customer.objects.bulk_update(filled, ["name", "search_name", "updated_at"], batch_size=_CHUNK)
+        update_rows(filled, ["name", "search_name", "updated_at"])
         insert_rows(self.new_suggestions)
-        for suggestion in self.raised.values():
-            suggestion.updated_at = self.now
-        if self.raised:
-            MergeSuggestion.objects.bulk_update(list(self.raised.values()), ["probability", "evidence", "updated_at"])
+        update_rows(list(self.raised.values()), ["probability", "evidence", "updated_at"])
         record_audits(self.actor, self.audits)
         for event in self.events:
             publish(event)
