@@ -524,7 +524,9 @@ def test_a_conversation_continued_after_the_merge_stays_whole_on_each_side_after
     merge = customer_services.merge_customers(bob.actor, target, source)
     target.refresh_from_db()
     later = interaction_services.record_interaction(
-        alice.actor, target, InteractionInput(channel="email", direction="inbound", body="Any news?", thread_ref="<t1@mail>")
+        alice.actor,
+        target,
+        InteractionInput(channel="email", direction="inbound", body="Any news?", thread_ref="<t1@mail>"),
     )
     assert later.thread_id == thread.pk  # the conversation went on in the same thread
 
@@ -556,7 +558,9 @@ def test_a_thread_both_profiles_had_continues_after_the_merge(alice, bob):
 
     # when: the conversation goes on
     reply = interaction_services.record_interaction(
-        alice.actor, target, InteractionInput(channel="email", direction="inbound", body="Thanks", thread_ref="<t1@mail>")
+        alice.actor,
+        target,
+        InteractionInput(channel="email", direction="inbound", body="Thanks", thread_ref="<t1@mail>"),
     )
 
     # then: it joins one of the two threads (the oldest), not an error

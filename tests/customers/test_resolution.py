@@ -456,6 +456,8 @@ def test_an_unknown_country_is_refused_and_nothing_is_written(alice, country):
 
 
 def test_the_country_given_reads_national_numbers_and_is_stored_in_capitals(alice):
-    result = customer_services.resolve_customer(alice.actor, [IdentityInput(kind="phone", value="(202) 555-0143")], country="us")
+    result = customer_services.resolve_customer(
+        alice.actor, [IdentityInput(kind="phone", value="(202) 555-0143")], country="us"
+    )
 
     assert (result.customer.country, result.customer.identities.get().value) == ("US", "+12025550143")
