@@ -47,6 +47,7 @@ def setup_django(database_url: str, *, migrate: bool = True) -> None:
     var_dir = Path(tempfile.gettempdir()) / "cxloop-bench-var"
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("CXLOOP_VAR_DIR", str(var_dir))
+    (var_dir / "static").mkdir(parents=True, exist_ok=True)  # WhiteNoise warns about a missing STATIC_ROOT
     os.environ.setdefault("CXLOOP_STATIC_MANIFEST", "false")
     os.environ.setdefault("CXLOOP_LOG_LEVEL", "WARNING")
     os.environ["DJANGO_SETTINGS_MODULE"] = "cxloop.config.settings"
