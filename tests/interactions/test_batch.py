@@ -343,7 +343,7 @@ def test_queries_are_per_batch_not_per_item(alice, django_assert_max_num_queries
     ]
     items += [_item(300 + n, [_email("ann@example.com")], channel="chat") for n in range(50)]
 
-    # when / then: item by item this takes over 2,000 queries; bulk inserts split only at the driver's parameter limit
+    # when / then: item by item this takes 3,840 queries; bulk inserts split only at the driver's parameter limit
     with django_assert_max_num_queries(30):
         result = services.ingest_batch(alice.actor, items)
     assert result.stored == 250
