@@ -207,8 +207,7 @@ def restore_customer_threads(ids: list[int], to_customer_id: int) -> None:
 
 
 # --- batch ingest ------------------------------------------------------------------------------
-BATCH_MAX_ITEMS = 1000
-_CHUNK = 500
+_CHUNK = 500  # customer ids per IN (...) list when looking up threads
 ThreadKey = tuple[int, str, str]
 
 
