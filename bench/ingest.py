@@ -17,7 +17,9 @@ the service layer's extra work is measured against.
 from __future__ import annotations
 
 import argparse
+import atexit
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -365,7 +367,9 @@ def database_url(db: str) -> tuple[str, str]:
     if db == "postgres":
         common.ensure_pg_database(BENCH_DB, fresh=True)
         return common.pg_url(BENCH_DB), f"PostgreSQL ({BENCH_DB})"
-    path = Path(tempfile.mkdtemp(prefix="cxloop-bench-")) / "bench.sqlite3"
+    folder = Path(tempfile.mkdtemp(prefix="cxloop-bench-sqlite-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # a fresh file per run, gone afterwards
+    path = folder / "bench.sqlite3"
     return f"sqlite:///{path}", f"SQLite (WAL) {path}"
 
 
