@@ -187,7 +187,12 @@ def test_prepare_refuses_what_resolve_customer_refuses(alice):
 
     assert empty.value.fields == {"identities": "must not be empty"}
     assert list(phone.value.fields) == ["identities[1].value"]
-    assert country.value.fields == {"country": "use a two-letter ISO 3166-1 code"}
+    with pytest.raises(ValidationError) as unknown:
+        prepare_resolution([_email("ok@example.com")], country="ZZ")
+    with pytest.raises(ValidationError) as single:
+        services.resolve_customer(alice.actor, [_email("ok@example.com")], country="ZZ")
+    assert list(country.value.fields) == ["country"]
+    assert unknown.value.fields == single.value.fields
 
 
 def test_reads_are_per_batch_not_per_request(alice, django_assert_max_num_queries):

@@ -38,6 +38,7 @@ from cxloop.customers import events
 from cxloop.customers.models import Customer, Identity, IdentityKind, MergeSuggestion, SuggestionStatus
 from cxloop.customers.normalization import CanonicalIdentity
 from cxloop.customers.services.identities import canonicalize_one
+from cxloop.customers.services.profiles import clean_profile
 from cxloop.customers.services.resolution import Resolution, resolve_customer
 from cxloop.customers.services.snapshots import identity_snapshot, search_key
 from cxloop.customers.types import IdentityInput
@@ -64,21 +65,16 @@ class PreparedResolution:
 def prepare_resolution(
     identities: Sequence[IdentityInput], *, name: str = "", country: str = "", source: str = "inbound"
 ) -> PreparedResolution:
-    """Validate and canonicalise like `resolve_customer` does; raises the same ValidationError for bad input.
-
-    It also refuses a country that is not two letters, which `resolve_customer` leaves to the database: in a
-    batch, one such item must be reported, not abort the insert of every other item.
-    """
+    """Validate and canonicalise as `resolve_customer` does, raising the same ValidationError for bad input."""
     if not identities:
         raise ValidationError("At least one identity is needed.", fields={"identities": "must not be empty"})
-    if country and not (len(country) == 2 and country.isascii() and country.isalpha()):
-        raise ValidationError("The country is not valid.", fields={"country": "use a two-letter ISO 3166-1 code"})
+    country = clean_profile({"country": country})["country"]  # as resolve_customer: a profile edit's check
     canonical = [_canonical(identity, country, index) for index, identity in enumerate(identities)]
     return PreparedResolution(
         identities=list(identities),
         canonical=canonical,
         name=" ".join(name.split())[:200],
-        country=country.upper(),
+        country=country,
         source=source,
     )
 
