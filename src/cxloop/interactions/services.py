@@ -207,6 +207,7 @@ def restore_customer_threads(ids: list[int], to_customer_id: int) -> None:
 
 
 # --- batch ingest ------------------------------------------------------------------------------
+BATCH_MAX_ITEMS = 1000  # the most items POST /interactions/batch takes; callers batch by it
 _CHUNK = 500  # customer ids per IN (...) list when looking up threads
 ThreadKey = tuple[int, str, str]
 
