@@ -11,6 +11,7 @@ from cxloop.core import clock
 from cxloop.core.errors import PermissionDeniedError, ValidationError
 from cxloop.customers import services as customer_services
 from cxloop.customers.models import Customer, Identity, MergeSuggestion
+from cxloop.customers.types import CustomerInput
 from cxloop.events import bus
 from cxloop.interactions import services as interaction_services
 from cxloop.interactions.models import Interaction, Thread
@@ -310,3 +311,15 @@ def test_recording_on_a_customer_merged_twice_lands_on_the_last_target(alice, bo
     )
 
     assert interaction.customer_id == last.pk
+
+
+@pytest.mark.parametrize(("field", "size"), [("external_id", 256), ("raw_ref", 501), ("thread_ref", 256)])
+def test_overlong_references_are_refused_by_name(alice, field, size):
+    customer = customer_services.create_customer(alice.actor, CustomerInput(name="Long refs"))
+    data = InteractionInput(channel="email", direction="inbound", body="hello", **{field: "x" * size})
+
+    with pytest.raises(ValidationError) as caught:
+        interaction_services.record_interaction(alice.actor, customer, data)
+
+    assert list(caught.value.fields) == [field]
+    assert Interaction.objects.count() == 0

@@ -49,6 +49,17 @@ def _is_plain_json(value: object) -> bool:
     return True
 
 
+# Longest text each field may hold (the columns' sizes; the body is capped to keep rows sane).
+_TEXT_LIMITS = {
+    "body": MAX_BODY,
+    "summary": 500,
+    "subject": 300,
+    "thread_ref": 255,
+    "external_id": 255,
+    "raw_ref": 500,
+}
+
+
 def clean_interaction(data: InteractionInput) -> InteractionInput:
     """Check `data`, refusing it whole with every reason; normalises occurred_at to UTC in place."""
     errors: dict[str, str] = {}
@@ -66,12 +77,9 @@ def clean_interaction(data: InteractionInput) -> InteractionInput:
         else:
             # Stored in UTC: PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 (and pydantic) allow.
             data.occurred_at = clock.storable_utc(data.occurred_at, "occurred_at")
-    if len(data.body) > MAX_BODY:
-        errors["body"] = f"must be at most {MAX_BODY} characters"
-    if len(data.summary) > 500:
-        errors["summary"] = "must be at most 500 characters"
-    if len(data.subject) > 300:
-        errors["subject"] = "must be at most 300 characters"
+    for field, limit in _TEXT_LIMITS.items():
+        if len(getattr(data, field)) > limit:
+            errors[field] = f"must be at most {limit} characters"
     if not (data.summary.strip() or data.body.strip()):
         errors["body"] = "give a body or a summary"
     if not _is_plain_json(data.metadata):
