@@ -227,3 +227,13 @@ def test_offsets_beyond_postgresqls_range_are_read_as_the_moment_they_name(api, 
     assert created.json()["occurred_at"] == "2026-01-31T03:30:00Z"
     assert [i["id"] for i in timeline.json()["items"]] == [created.json()["id"]]
     assert audit.status_code == 200
+
+
+def test_wrong_method_answers_in_the_error_shape_with_allow(client, alice):
+    response = client.put("/api/v1/customers", data="{}", content_type="application/json", **alice.headers())
+
+    assert response.status_code == 405
+    error = response.json()["error"]
+    assert error["code"] == "method_not_allowed"
+    assert "GET" in response["Allow"]
+    assert "POST" in response["Allow"]

@@ -94,6 +94,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "cxloop.api.idempotency.IdempotencyMiddleware",
+    "cxloop.api.method_not_allowed.MethodNotAllowedMiddleware",
 ]
 
 ROOT_URLCONF = "cxloop.config.urls"
