@@ -83,19 +83,9 @@ def record_interaction(request: HttpRequest, customer_id: str, payload: Interact
 @router.post("/interactions", response={201: InboundOut}, summary="Ingest an inbound item from any channel")
 def ingest(request: HttpRequest, payload: InboundIn) -> Status[Any]:
     """Resolves the identities to a customer (creating one if needed) and records the interaction."""
-    identities = [
-        IdentityInput(
-            kind=i.kind,
-            value=i.value,
-            region=i.region,
-            network=i.network,
-            is_verified=i.is_verified,
-            source=i.source or payload.channel,
-        )
-        for i in payload.identities
-    ]
+    item = _inbound_item(payload)
     interaction, resolution = services.ingest_interaction(
-        actor_of(request), identities, _input(payload), name=payload.name, country=payload.country
+        actor_of(request), item.identities, item.interaction, name=item.name, country=item.country
     )
     return Status(
         201,

@@ -105,17 +105,20 @@ def _thread_for(customer: Customer, data: InteractionInput, occurred_at: datetim
     return thread
 
 
-@transaction.atomic
-def record_interaction(actor: Actor, customer: Customer, data: InteractionInput) -> Interaction:
-    actor.require(Perm.INTERACTIONS_WRITE)
-    # A merged profile's history lives on its target, and that target may have been merged onward since.
-    while not customer.is_active and customer.merged_into_id:
-        customer = Customer.objects.get(pk=customer.merged_into_id)
-    data = clean_interaction(data)
-    occurred_at = data.occurred_at or clock.now()
-    interaction = Interaction.objects.create(
+def build_interaction(
+    actor: Actor,
+    customer: Customer,
+    data: InteractionInput,
+    occurred_at: datetime,
+    thread: Thread | None,
+    *,
+    public_id: str = "",
+) -> Interaction:
+    """The unsaved row for checked `data`: one definition for the single and the batch path."""
+    return Interaction(
+        public_id=public_id,
         customer=customer,
-        thread=_thread_for(customer, data, occurred_at),
+        thread=thread,
         channel=data.channel,
         direction=data.direction,
         occurred_at=occurred_at,
@@ -126,6 +129,18 @@ def record_interaction(actor: Actor, customer: Customer, data: InteractionInput)
         metadata=data.metadata,
         created_by=actor.user,
     )
+
+
+@transaction.atomic
+def record_interaction(actor: Actor, customer: Customer, data: InteractionInput) -> Interaction:
+    actor.require(Perm.INTERACTIONS_WRITE)
+    # A merged profile's history lives on its target, and that target may have been merged onward since.
+    while not customer.is_active and customer.merged_into_id:
+        customer = Customer.objects.get(pk=customer.merged_into_id)
+    data = clean_interaction(data)
+    occurred_at = data.occurred_at or clock.now()
+    interaction = build_interaction(actor, customer, data, occurred_at, _thread_for(customer, data, occurred_at))
+    interaction.save()
     record_audit(
         actor,
         "interaction.recorded",
@@ -330,19 +345,13 @@ def _record_resolved(actor: Actor, resolved: list[tuple[_Pending, customer_servi
     ]
     threads = _threads_for_batch(entries, now)
     interactions = [
-        Interaction(
+        build_interaction(
+            actor,
+            customer,
+            data,
+            occurred_at,
+            threads.get((customer.pk, data.channel, data.thread_ref[:255])) if data.thread_ref else None,
             public_id=new_public_id(Interaction.PUBLIC_ID_PREFIX),
-            customer=customer,
-            thread=threads.get((customer.pk, data.channel, data.thread_ref[:255])) if data.thread_ref else None,
-            channel=data.channel,
-            direction=data.direction,
-            occurred_at=occurred_at,
-            summary=data.summary.strip() or summarize(data.body),
-            body=data.body,
-            raw_ref=data.raw_ref,
-            external_id=data.external_id,
-            metadata=data.metadata,
-            created_by=actor.user,
         )
         for customer, data, occurred_at in entries
     ]
