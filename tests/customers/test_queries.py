@@ -6,7 +6,9 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
+from cxloop.customers import queries
 from cxloop.customers import services as customer_services
+from cxloop.customers.types import CustomerInput, IdentityInput
 from tests.customers.factories import AttributeDefinitionFactory, CustomerFactory, IdentityFactory
 
 
@@ -171,3 +173,26 @@ def test_lookup_refusals(api, charlie, people, params, status, fields):
 
     assert response.status_code == status
     assert set(response.json()["error"]["fields"]) == fields
+
+
+@pytest.mark.parametrize("q", ["07700 900123", "+447700900123", "ann@example.com"])
+def test_free_text_search_lists_a_customer_once_when_several_identities_match(alice, api, q):
+    customer = customer_services.create_customer(
+        alice.actor,
+        CustomerInput(
+            name="Ann Twice",
+            country="GB",
+            identities=[
+                IdentityInput(kind="phone", value="07700 900123"),
+                IdentityInput(kind="whatsapp", value="+44 7700 900123"),
+                IdentityInput(kind="email", value="ann@example.com"),
+                IdentityInput(kind="email", value="ann+shop@example.com"),
+            ],
+        ),
+    )
+
+    found = list(queries.search_customers(alice.actor, q=q))
+    listed = api.get(f"/customers?q={q.replace('+', '%2B').replace(' ', '%20')}", alice).json()["items"]
+
+    assert [c.pk for c in found] == [customer.pk]
+    assert [c["id"] for c in listed] == [customer.public_id]

@@ -79,7 +79,8 @@ def search_customers(
         qs = qs.filter(lifecycle_stage=lifecycle_stage)
     for key, value in (attributes or {}).items():
         qs = qs.filter(_attribute_filter(key, value))
-    return qs.distinct() if (email or phone or identity or tag) else qs
+    # Filters through identities or tags join one row per match (a phone and a WhatsApp with one number).
+    return qs.distinct() if (q or email or phone or identity or tag) else qs
 
 
 def _free_text(q: str, region: str) -> Q:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -49,7 +48,6 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             qs = customer_queries.search_customers(
                 actor,
                 q=data.get("q", ""),
-                region=settings.CXLOOP_DEFAULT_REGION,
                 tag=data.get("tag", ""),
                 lifecycle_stage=data.get("lifecycle_stage", ""),
                 attributes=form.attributes() if request.GET else {},

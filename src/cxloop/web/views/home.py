@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -41,9 +40,7 @@ def search(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:200]
     results = []
     if q:
-        # National phone spellings are read in the business's own region, as identities are stored.
-        qs = customer_queries.search_customers(web_actor(request), q=q, region=settings.CXLOOP_DEFAULT_REGION)
-        qs = qs.distinct().order_by("search_name", "id")
+        qs = customer_queries.search_customers(web_actor(request), q=q).order_by("search_name", "id")
         results = list(qs[:SEARCH_LIMIT])
     return render(request, "web/search/_results.html", {"q": q, "results": results})
 

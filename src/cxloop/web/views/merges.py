@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -131,12 +130,7 @@ def merge_pick(request: HttpRequest, public_id: str) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:200]
     candidates: list[Customer] = []
     if q:
-        qs = (
-            customer_queries.search_customers(actor, q=q, region=settings.CXLOOP_DEFAULT_REGION)
-            .exclude(pk=customer.pk)
-            .distinct()
-            .order_by("-id")
-        )
+        qs = customer_queries.search_customers(actor, q=q).exclude(pk=customer.pk).order_by("-id")
         candidates = list(qs[:CANDIDATES])
     return render(request, "web/merges/pick.html", {"customer": customer, "q": q, "candidates": candidates})
 
