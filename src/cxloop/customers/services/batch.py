@@ -40,7 +40,7 @@ from cxloop.customers.normalization import CanonicalIdentity
 from cxloop.customers.services.identities import canonicalize_one
 from cxloop.customers.services.profiles import clean_profile
 from cxloop.customers.services.resolution import Resolution, resolve_customer
-from cxloop.customers.services.snapshots import identity_snapshot, search_key
+from cxloop.customers.services.snapshots import customer_snapshot, identity_snapshot, search_key
 from cxloop.customers.types import IdentityInput
 from cxloop.events.bus import DomainEvent, publish
 from cxloop.privacy.services import AuditRecord, record_audits
@@ -131,22 +131,6 @@ def _key(item: CanonicalIdentity) -> Key:
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
     for start in range(0, len(values), _CHUNK):
         yield values[start : start + _CHUNK]
-
-
-def _new_customer_snapshot(customer: Customer, identities: list[Identity]) -> dict[str, Any]:
-    """What `customer_snapshot` gives for a customer just created with these identities, without a query."""
-    return {
-        "id": customer.public_id,
-        "name": customer.name,
-        "country": customer.country,
-        "locale": customer.locale,
-        "time_zone": customer.time_zone,
-        "lifecycle_stage": customer.lifecycle_stage,
-        "attributes": dict(customer.attributes),
-        "tags": [],
-        "status": customer.status,
-        "identities": [identity_snapshot(i) for i in identities],
-    }
 
 
 class _Batch:
@@ -365,7 +349,7 @@ class _Batch:
                 object_type="customer",
                 object_id=customer.public_id,
                 summary=f"Created from {request.source}",
-                after=_new_customer_snapshot(customer, created),
+                after=customer_snapshot(customer, identities=created, tags=[]),
             )
         )
         self.events.append(events.CustomerCreated(customer_id=customer.public_id, source=request.source))
