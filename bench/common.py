@@ -108,3 +108,18 @@ def progress(label: str, done: int, total: int, started: float) -> None:
     if done >= total:
         sys.stderr.write("\n")
     sys.stderr.flush()
+
+
+# Message bodies of the synthetic interactions (bench/ingest.py, bench/generate.py).
+SENTENCES = [
+    "My order has not arrived yet and the tracking page has not changed for three days.",
+    "Thanks for the quick help yesterday, the replacement works fine.",
+    "I was charged twice for the same subscription this month, please refund one.",
+    "Can you change the delivery address for my next order?",
+    "The app logs me out every time I open it on my phone.",
+    "Where can I find the invoice for my last purchase?",
+    "I would like to cancel my plan at the end of the billing period.",
+    "The product arrived damaged, the box was crushed.",
+    "Your colleague promised a call back but nobody called.",
+    "Great service, I will recommend you to my friends.",
+]

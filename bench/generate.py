@@ -183,18 +183,6 @@ SYLLABLES = [
     "hol",
 ]
 CHANNELS = ["email"] * 4 + ["sms"] * 2 + ["whatsapp", "chat", "chat", "phone", "social", "survey", "event"]
-SENTENCES = [
-    "My order has not arrived yet and the tracking page has not changed for three days.",
-    "Thanks for the quick help yesterday, the replacement works fine.",
-    "I was charged twice for the same subscription this month, please refund one.",
-    "Can you change the delivery address for my next order?",
-    "The app logs me out every time I open it on my phone.",
-    "Where can I find the invoice for my last purchase?",
-    "I would like to cancel my plan at the end of the billing period.",
-    "The product arrived damaged, the box was crushed.",
-    "Your colleague promised a call back but nobody called.",
-    "Great service, I will recommend you to my friends.",
-]
 _LETTERS = bytes(("0123456789abcdefghjkmnpqrstvwxyz" * 8).encode())
 BIG_TABLES = ["customers_customer", "customers_identity", "interactions_interaction"]
 ALL_TABLES = [
@@ -323,7 +311,7 @@ def load_interactions(cursor: Any, count: int, customers: int, start: datetime, 
     began = time.perf_counter()
     span = timedelta(days=730).total_seconds()
     chunk = 100_000
-    bodies = [" ".join(rng.sample(SENTENCES, k)) for k in (1, 2, 3) for _ in range(30)]
+    bodies = [" ".join(rng.sample(common.SENTENCES, k)) for k in (1, 2, 3) for _ in range(30)]
     summaries = [b if len(b) <= 200 else b[:199].rstrip() + "…" for b in bodies]
     stamp_cache: dict[int, str] = {}
     for first in range(0, count, chunk):

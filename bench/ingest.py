@@ -79,16 +79,6 @@ LAST = [
     "Hughes",
 ]
 DOMAINS = ["example.com", "mail.example.org", "shop.example.net", "example.co.uk"]
-SENTENCES = [
-    "My order has not arrived yet and the tracking page has not changed for three days.",
-    "Thanks for the quick help yesterday, the replacement works fine.",
-    "I was charged twice for the same subscription this month, please refund one.",
-    "Can you change the delivery address for my next order?",
-    "The app logs me out every time I open it on my phone.",
-    "Where can I find the invoice for my last purchase?",
-    "I would like to cancel my plan at the end of the billing period.",
-    "The product arrived damaged, the box was crushed.",
-]
 BENCH_DB = "cxloop_bench"
 
 
@@ -144,7 +134,7 @@ def generate_items(count: int, existing: int, seed: int = 7) -> list[Any]:
                 next_new += 1
             identities, channel = _identities(rng, people)
             name = people[0].name if rng.random() < 0.6 else ""
-        body = " ".join(rng.sample(SENTENCES, rng.randint(1, 3)))
+        body = " ".join(rng.sample(common.SENTENCES, rng.randint(1, 3)))
         data = InteractionInput(
             channel=channel,
             direction="inbound",
