@@ -10,6 +10,7 @@ import pytest
 from cxloop.customers import services as customer_services
 from cxloop.customers.models import Customer, Identity
 from cxloop.interactions.models import Interaction
+from cxloop.privacy.models import AuditEntry
 from cxloop.web import panels
 from cxloop.web.views.timeline import DRAFT_SESSION_KEY
 from tests.web.conftest import HTMX, log_many, make_customer
@@ -412,3 +413,26 @@ def test_no_panel_sections_without_registered_panels(web, alice, ann):
 
     assert 'class="card panel' not in html
     assert panels.customer_panels() == []
+
+
+def test_export_downloads_the_personal_data_and_is_audited(web, charlie, alice, ann, system):
+    log_many(system, ann, 3)
+
+    refused = web(alice).post(f"/customers/{ann.public_id}/export/")
+    page = web(charlie).get(f"/customers/{ann.public_id}/").content.decode()
+    response = web(charlie).post(f"/customers/{ann.public_id}/export/")
+
+    assert refused.status_code == 403
+    assert "Export data" in page
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == f'attachment; filename="{ann.public_id}.json"'
+    document = response.json()
+    assert document["customer"]["id"] == ann.public_id
+    assert len(document["interactions"]) == 3
+    exports = AuditEntry.objects.filter(action="customer.exported", object_id=ann.public_id)
+    assert [e.actor_label for e in exports] == ["charlie"]
+
+
+def test_export_is_not_a_get(web, charlie, ann):
+    assert web(charlie).get(f"/customers/{ann.public_id}/export/").status_code == 405
+    assert not AuditEntry.objects.filter(action="customer.exported").exists()

@@ -18,6 +18,7 @@ urlpatterns = [
     path("customers/new/", customers.customer_new, name="customer-new"),
     path(_customer, customers.customer_detail, name="customer"),
     path(_customer + "delete/", customers.customer_delete, name="customer-delete"),
+    path(_customer + "export/", customers.customer_export, name="customer-export"),
     path(_customer + "profile/", profile.profile, name="customer-profile"),
     path(_customer + "attributes/", profile.attributes, name="customer-attributes"),
     path(_customer + "identities/", profile.identity_add, name="customer-identity-add"),

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from cxloop.core.errors import ValidationError
 from cxloop.core.pagination import paginate
@@ -151,3 +151,14 @@ def customer_delete(request: HttpRequest, public_id: str) -> HttpResponse:
         "web/customers/delete.html",
         {"customer": customer, "interaction_total": sum(counts.values()), "identities": customer.identities.all()},
     )
+
+
+@staff_view
+@require_POST
+def customer_export(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Download the customer's personal data as JSON (a POST with CSRF: it is recorded as an export)."""
+    actor = web_actor(request)
+    document = customer_services.export_customer(actor, customer_queries.get_customer(actor, public_id))
+    response = JsonResponse(document, json_dumps_params={"indent": 2, "ensure_ascii": False})
+    response["Content-Disposition"] = f'attachment; filename="{public_id}.json"'
+    return response
