@@ -36,6 +36,12 @@ def _member(username: str, role: str, team: Team | None, scopes: list[str]) -> M
 
 
 @pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Raw payloads and attachments go to Django's storage: keep each test's files to itself."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings) -> None:  # type: ignore[no-untyped-def]
     """Each cast member's password is hashed per test; PBKDF2 at production cost takes about 1 s each here."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -8,6 +8,7 @@ endpoint is declared here (NetBox's "a test that is mostly data").
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from django.test import Client
 from cxloop.accounts import services as account_services
 from cxloop.accounts.models import ApiToken, User
 from cxloop.api.main import api as ninja_api
+from cxloop.channels import services as channel_services
+from cxloop.channels.base import RawPayload
 from cxloop.core.actor import Actor
 from cxloop.core.permissions import Perm
 from cxloop.customers import services as customer_services
@@ -55,6 +58,10 @@ def _customer(world: World, member: Member) -> dict[str, Any]:
 
 def _identity(world: World, member: Member) -> dict[str, Any]:
     return {"customer_id": world["customer"].public_id, "identity_id": world["identity"].public_id}
+
+
+def _inbound(world: World, member: Member) -> dict[str, Any]:
+    return {"inbound_id": world["inbound"].public_id}
 
 
 ITEM = {
@@ -123,6 +130,17 @@ ACCESS: dict[tuple[str, str], Rule] = {
         params=lambda w, m: {"token_id": ApiToken.objects.get(token_hash=account_services.hash_token(m.token)).pk}
     ),
     ("GET", "/api/v1/audit"): Rule(frozenset({Perm.AUDIT_VIEW})),
+    ("GET", "/api/v1/inbound"): Rule(frozenset({Perm.CHANNELS_MANAGE})),
+    ("GET", "/api/v1/inbound/{inbound_id}"): Rule(frozenset({Perm.CHANNELS_MANAGE}), _inbound),
+    ("GET", "/api/v1/inbound/{inbound_id}/raw"): Rule(frozenset({Perm.CHANNELS_MANAGE}), _inbound),
+    ("POST", "/api/v1/inbound/{inbound_id}/reprocess"): Rule(frozenset({Perm.CHANNELS_MANAGE}), _inbound),
+    ("POST", "/api/v1/inbound/{inbound_id}/discard"): Rule(
+        frozenset({Perm.CHANNELS_MANAGE}), _inbound, body=lambda w: {"note": "spam"}
+    ),
+    ("POST", "/api/v1/inbound/email"): Rule(
+        frozenset({Perm.INTERACTIONS_WRITE}),
+        body=lambda w: {"raw_base64": base64.b64encode(b"From: ann@example.com\r\n\r\nHi").decode()},
+    ),
 }
 
 
@@ -180,7 +198,9 @@ def world(db: None) -> World:
     suggestion = customer_services.suggest_merge(
         system, first, second, probability=0.9, source="staff", evidence={"why": "test"}
     )
+    inbound = channel_services.receive(RawPayload(channel="social", data=b"not json", source="test"))
     return {
+        "inbound": inbound,
         "customer": customer,
         "identity": identity,
         "interaction": interaction,

@@ -23,6 +23,8 @@ ROLE_TABLE = {
         P.CUSTOMERS_MERGE,
         P.CUSTOMERS_DELETE,
         P.CUSTOMERS_EXPORT,
+        P.CONVERSATIONS_ASSIGN,
+        P.CHANNELS_MANAGE,
     },
     "analyst": {P.CUSTOMERS_VIEW, P.INTERACTIONS_VIEW, P.CUSTOMERS_EXPORT},
     "admin": set(Perm),

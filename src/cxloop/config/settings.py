@@ -77,6 +77,9 @@ INSTALLED_APPS = [
     "cxloop.events",
     "cxloop.customers",
     "cxloop.interactions",
+    "cxloop.channels",
+    "cxloop.channels.sms",
+    "cxloop.channels.whatsapp",
     "cxloop.api",
     "cxloop.web",
     "cxloop.worker",
@@ -202,3 +205,26 @@ CXLOOP_DUPLICATE_THRESHOLD = env_float("CXLOOP_DUPLICATE_THRESHOLD", 0.9)
 CXLOOP_IDEMPOTENCY_HOURS = env_int("CXLOOP_IDEMPOTENCY_HOURS", 24)
 # The URL staff use to reach this instance, for links in messages and CLI output.
 CXLOOP_BASE_URL = env_str("CXLOOP_BASE_URL", "http://127.0.0.1:8000")
+
+# --- SMS and WhatsApp channels (docs/channels/sms-whatsapp.md) ----------------------------------
+# Public https URL the providers reach this instance at (webhook signatures are computed over it and
+# Twilio's StatusCallback is built from it). Empty: the URL of the request as Django sees it.
+CXLOOP_PUBLIC_URL = env_str("CXLOOP_PUBLIC_URL", "").rstrip("/")
+# Twilio (SMS): the channel is on when the account SID, auth token and a sender (number or service) are set.
+CXLOOP_TWILIO_ACCOUNT_SID = env_str("CXLOOP_TWILIO_ACCOUNT_SID", "")
+CXLOOP_TWILIO_AUTH_TOKEN = env_secret("CXLOOP_TWILIO_AUTH_TOKEN") or ""
+CXLOOP_TWILIO_FROM = env_str("CXLOOP_TWILIO_FROM", "")
+CXLOOP_TWILIO_MESSAGING_SERVICE_SID = env_str("CXLOOP_TWILIO_MESSAGING_SERVICE_SID", "")
+CXLOOP_TWILIO_API_BASE = env_str("CXLOOP_TWILIO_API_BASE", "https://api.twilio.com").rstrip("/")
+# WhatsApp Cloud API (Meta Graph): the channel is on when the token and phone number id are set.
+CXLOOP_WHATSAPP_TOKEN = env_secret("CXLOOP_WHATSAPP_TOKEN") or ""
+CXLOOP_WHATSAPP_APP_SECRET = env_secret("CXLOOP_WHATSAPP_APP_SECRET") or ""
+CXLOOP_WHATSAPP_VERIFY_TOKEN = env_secret("CXLOOP_WHATSAPP_VERIFY_TOKEN") or ""
+CXLOOP_WHATSAPP_PHONE_NUMBER_ID = env_str("CXLOOP_WHATSAPP_PHONE_NUMBER_ID", "")
+CXLOOP_WHATSAPP_API_BASE = env_str("CXLOOP_WHATSAPP_API_BASE", "https://graph.facebook.com/v21.0").rstrip("/")
+
+# Social networks through a bridge (docs/channels/social.md): the shared secret signs both directions.
+CXLOOP_SOCIAL_WEBHOOK_SECRET = env_secret("CXLOOP_SOCIAL_WEBHOOK_SECRET") or ""
+CXLOOP_SOCIAL_OUTBOUND_URL = env_str("CXLOOP_SOCIAL_OUTBOUND_URL", "")
+# Largest inbound payload kept whole (an email with its attachments); larger ones are refused at the door.
+CXLOOP_INBOUND_MAX_BYTES = env_int("CXLOOP_INBOUND_MAX_BYTES", 30 * 1024 * 1024)

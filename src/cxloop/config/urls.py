@@ -11,5 +11,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     re_path(r"^api/", api_not_found),  # after every API route: unknown API URLs get the JSON error shape
+    path("hooks/", include("cxloop.channels.urls")),
+    path("hooks/", include("cxloop.channels.sms.urls")),
+    path("hooks/", include("cxloop.channels.whatsapp.urls")),
     path("", include("cxloop.web.urls")),
 ]

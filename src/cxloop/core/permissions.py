@@ -34,11 +34,19 @@ class Perm(StrEnum):
     AUDIT_VIEW = "audit.view"
     TOKENS_MANAGE_ALL = "tokens.manage_all"
     USERS_MANAGE = "users.manage"
+    CONVERSATIONS_ASSIGN = "conversations.assign"
+    CHANNELS_MANAGE = "channels.manage"
 
 
 _READ = {Perm.CUSTOMERS_VIEW, Perm.INTERACTIONS_VIEW}
 _AGENT = _READ | {Perm.CUSTOMERS_EDIT, Perm.INTERACTIONS_WRITE}
-_SUPERVISOR = _AGENT | {Perm.CUSTOMERS_MERGE, Perm.CUSTOMERS_DELETE, Perm.CUSTOMERS_EXPORT}
+_SUPERVISOR = _AGENT | {
+    Perm.CUSTOMERS_MERGE,
+    Perm.CUSTOMERS_DELETE,
+    Perm.CUSTOMERS_EXPORT,
+    Perm.CONVERSATIONS_ASSIGN,
+    Perm.CHANNELS_MANAGE,
+}
 _ANALYST = _READ | {Perm.CUSTOMERS_EXPORT}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {

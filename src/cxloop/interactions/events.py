@@ -13,3 +13,18 @@ class InteractionRecorded(DomainEvent):
     customer_id: str
     channel: str
     direction: str
+
+
+@dataclass(frozen=True)
+class ConversationAssigned(DomainEvent):
+    name: ClassVar[str] = "conversation.assigned"
+    conversation_id: str
+    assignee: str  # username, empty when unassigned
+
+
+@dataclass(frozen=True)
+class ConversationStatusChanged(DomainEvent):
+    name: ClassVar[str] = "conversation.status_changed"
+    conversation_id: str
+    status: str
+    previous: str

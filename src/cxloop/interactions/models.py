@@ -26,16 +26,40 @@ class Direction(models.TextChoices):
     INTERNAL = "internal", "Internal"
 
 
+class ThreadStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    WAITING = "waiting", "Waiting on customer"
+    CLOSED = "closed", "Closed"
+
+
 class Thread(PublicIdModel):
-    """A conversation: the messages that belong together (an email thread, a chat session)."""
+    """A conversation: the messages that belong together (an email thread, a chat session).
+
+    It is also the unit of the inbox: it has a status and may be assigned to an agent and a team. The
+    channel is where it started; replies may switch channel within the same conversation.
+    """
 
     PUBLIC_ID_PREFIX = "thr"
 
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="threads")
     channel = models.CharField(max_length=16, choices=Channel.choices)
     subject = models.CharField(max_length=300, blank=True)
+    normalized_subject = models.CharField(max_length=300, blank=True)
     external_ref = models.CharField(max_length=255, blank=True, db_index=True)
     last_activity_at = models.DateTimeField(db_index=True)
+    status = models.CharField(max_length=10, choices=ThreadStatus.choices, default=ThreadStatus.OPEN)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_threads"
+    )
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    last_outbound_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "-last_activity_at", "-id"], name="threads_inbox"),
+            models.Index(fields=["customer", "channel", "normalized_subject"], name="threads_subject"),
+        ]
 
 
 class Interaction(PublicIdModel):

@@ -132,14 +132,19 @@ def build_interaction(
 
 
 @transaction.atomic
-def record_interaction(actor: Actor, customer: Customer, data: InteractionInput) -> Interaction:
+def record_interaction(
+    actor: Actor, customer: Customer, data: InteractionInput, *, thread: Thread | None = None
+) -> Interaction:
+    """Put `data` on the customer's timeline, in `thread` when the caller found the conversation itself."""
     actor.require(Perm.INTERACTIONS_WRITE)
     # A merged profile's history lives on its target, and that target may have been merged onward since.
     while not customer.is_active and customer.merged_into_id:
         customer = Customer.objects.get(pk=customer.merged_into_id)
     data = clean_interaction(data)
     occurred_at = data.occurred_at or clock.now()
-    interaction = build_interaction(actor, customer, data, occurred_at, _thread_for(customer, data, occurred_at))
+    if thread is None:
+        thread = _thread_for(customer, data, occurred_at)
+    interaction = build_interaction(actor, customer, data, occurred_at, thread)
     interaction.save()
     record_audit(
         actor,

@@ -1,0 +1,1 @@
+"""Channels: one adapter per channel that turns what arrives into interactions and sends what goes out."""

@@ -1,0 +1,352 @@
+"""The inbound pipeline every channel shares: keep → parse → resolve → thread → record → publish.
+
+The raw payload is stored in its own transaction before anything else, so a parser bug, a bad payload
+or a crash later on never loses a message: it stays as `received` or `quarantined` with the reason,
+and an admin can look at the raw bytes, reprocess it after a fix, or discard it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+
+from cxloop.channels import registry
+from cxloop.channels.base import AttachmentInput, ParsedInbound, ParsedPayload, PayloadRejected, RawPayload
+from cxloop.channels.events import AddressBounced, DeliveryStatusReported, InboundQuarantined, InboundReceived
+from cxloop.channels.models import Attachment, InboundMessage, InboundStatus
+from cxloop.core import clock
+from cxloop.core.actor import Actor
+from cxloop.core.errors import CxloopError, ValidationError
+from cxloop.core.ids import new_public_id
+from cxloop.core.permissions import Perm
+from cxloop.customers import queries as customer_queries
+from cxloop.customers import services as customer_services
+from cxloop.customers.models import Customer
+from cxloop.customers.normalization import canonicalize
+from cxloop.customers.types import IdentityInput
+from cxloop.events.bus import publish
+from cxloop.interactions import conversations
+from cxloop.interactions.models import Interaction, Thread
+from cxloop.interactions.services import record_interaction
+from cxloop.privacy.services import record_audit
+
+logger = logging.getLogger(__name__)
+
+# The carriers' reserved words (Twilio, CTIA): a message that is only one of them changes consent.
+OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT"})
+OPT_IN_WORDS = frozenset({"START", "UNSTOP", "SUBSCRIBE"})
+_KEYWORD_CHANNELS = frozenset({"sms", "whatsapp"})
+
+
+def _raw_path(channel: str, public_id: str, at: datetime) -> str:
+    return f"inbound/{channel}/{at:%Y/%m/%d}/{public_id}.raw"
+
+
+def keep_raw(raw: RawPayload) -> InboundMessage:
+    """Store the bytes and their record first, committed on their own, before any parsing."""
+    at = raw.received_at or clock.now()
+    public_id = new_public_id(InboundMessage.PUBLIC_ID_PREFIX)
+    path = default_storage.save(_raw_path(raw.channel, public_id, at), ContentFile(raw.data))
+    with transaction.atomic():
+        return InboundMessage.objects.create(
+            public_id=public_id,
+            channel=raw.channel[:16],
+            source=raw.source[:100],
+            received_at=at,
+            content_type=raw.content_type[:100],
+            raw_path=path,
+            size=len(raw.data),
+            sha256=hashlib.sha256(raw.data).hexdigest(),
+            meta=raw.meta,
+        )
+
+
+def read_raw(inbound: InboundMessage) -> bytes:
+    with default_storage.open(inbound.raw_path, "rb") as handle:
+        data: bytes = handle.read()
+    return data
+
+
+def _payload_of(inbound: InboundMessage, data: bytes) -> RawPayload:
+    return RawPayload(
+        channel=inbound.channel,
+        data=data,
+        content_type=inbound.content_type,
+        source=inbound.source,
+        received_at=inbound.received_at,
+        meta=inbound.meta,
+    )
+
+
+def receive(raw: RawPayload) -> InboundMessage:
+    """Take one payload from a channel's transport (SMTP, IMAP, webhook, upload) all the way in."""
+    inbound = keep_raw(raw)
+    return process_inbound(inbound, raw.data)
+
+
+def process_inbound(inbound: InboundMessage, data: bytes | None = None) -> InboundMessage:
+    """Parse and record a kept payload; on any failure it ends quarantined with the reason, never lost."""
+    payload = _payload_of(inbound, read_raw(inbound) if data is None else data)
+    inbound.attempts += 1
+    try:
+        parsed = registry.adapter_for(inbound.channel).parse(payload)
+    except PayloadRejected as exc:
+        return _quarantine(inbound, exc.reason)
+    except CxloopError as exc:
+        return _quarantine(inbound, exc.message)
+    except Exception as exc:
+        logger.exception("the %s parser failed on %s", inbound.channel, inbound.public_id)
+        return _quarantine(inbound, f"The parser failed ({type(exc).__name__}: {exc}).")
+    try:
+        return _record(inbound, parsed)
+    except ValidationError as exc:
+        details = "; ".join(f"{field}: {reason}" for field, reason in exc.fields.items())
+        return _quarantine(inbound, f"{exc.message} {details}".strip())
+    except CxloopError as exc:
+        return _quarantine(inbound, exc.message)
+    except Exception as exc:
+        logger.exception("recording inbound %s failed", inbound.public_id)
+        return _quarantine(inbound, f"Recording failed ({type(exc).__name__}: {exc}).")
+
+
+def _quarantine(inbound: InboundMessage, reason: str) -> InboundMessage:
+    inbound.status = InboundStatus.QUARANTINED
+    inbound.reason = reason[:2000]
+    inbound.processed_at = clock.now()
+    with transaction.atomic():
+        inbound.save(update_fields=["status", "reason", "attempts", "processed_at", "updated_at"])
+        publish(InboundQuarantined(inbound_id=inbound.public_id, channel=inbound.channel, reason=inbound.reason))
+    logger.warning("quarantined %s (%s): %s", inbound.public_id, inbound.channel, inbound.reason)
+    return inbound
+
+
+@dataclass
+class _Recorded:
+    interaction: Interaction | None
+    customer_ref: str
+    duplicate: bool = False
+
+
+@transaction.atomic
+def _record(inbound: InboundMessage, parsed: ParsedPayload) -> InboundMessage:
+    actor = Actor.system(f"channel:{inbound.channel}")
+    recorded = [_record_item(actor, inbound, item) for item in parsed.messages]
+    for status in parsed.statuses:
+        publish(
+            DeliveryStatusReported(
+                channel=status.channel,
+                provider_message_id=status.provider_message_id,
+                state=status.state,
+                occurred_at=(status.occurred_at or inbound.received_at).isoformat(),
+                error_code=status.error_code,
+                error_message=status.error_message,
+            )
+        )
+    fresh = [r for r in recorded if not r.duplicate]
+    inbound.status = InboundStatus.DUPLICATE if recorded and not fresh else InboundStatus.PROCESSED
+    inbound.interaction_refs = [r.interaction.public_id for r in recorded if r.interaction is not None]
+    inbound.customer_ref = next((r.customer_ref for r in recorded if r.customer_ref), "")
+    inbound.processed_at = clock.now()
+    inbound.reason = ""
+    inbound.save()
+    return inbound
+
+
+def _existing(channel: str, external_id: str) -> Interaction | None:
+    if not external_id:
+        return None
+    return (
+        Interaction.objects.filter(channel=channel, external_id=external_id[:255], direction="inbound")
+        .select_related("customer")
+        .first()
+    )
+
+
+def _record_item(actor: Actor, inbound: InboundMessage, item: ParsedInbound) -> _Recorded:
+    data = item.interaction
+    duplicate = _existing(data.channel, data.external_id)
+    if duplicate is not None:
+        return _Recorded(duplicate, duplicate.customer.public_id, duplicate=True)
+    if item.kind == "bounce":
+        return _record_bounce(actor, inbound, item)
+    resolution = customer_services.resolve_customer(
+        actor, item.identities, name=item.name, country=item.country, source=data.channel
+    )
+    customer = resolution.customer
+    occurred_at = data.occurred_at or inbound.received_at
+    thread = _thread_for(customer, item, occurred_at)
+    metadata = {**data.metadata, "inbound": inbound.public_id, "kind": item.kind}
+    interaction = record_interaction(
+        actor, customer, replace(data, metadata=metadata, raw_ref=inbound.public_id), thread=thread
+    )
+    _store_attachments(inbound, interaction, item.attachments)
+    conversations.note_inbound(thread, occurred_at, reopen=item.kind == "message")
+    address = _address_of(item.identities, customer.country)
+    publish(
+        InboundReceived(
+            inbound_id=inbound.public_id,
+            interaction_id=interaction.public_id,
+            customer_id=customer.public_id,
+            thread_id=thread.public_id,
+            channel=data.channel,
+            kind=item.kind,
+            address=address,
+            keyword=keyword_of(data.channel, data.body),
+        )
+    )
+    return _Recorded(interaction, customer.public_id)
+
+
+def _thread_for(customer: Customer, item: ParsedInbound, at: datetime) -> Thread:
+    hint, data = item.thread, item.interaction
+    thread = conversations.find_thread(
+        customer,
+        data.channel,
+        reply_to_ids=hint.reply_to_ids,
+        conversation_key=hint.conversation_key,
+        normalized_subject=hint.subject,
+        at=at,
+    )
+    if thread is None:
+        thread = conversations.open_thread(
+            customer,
+            data.channel,
+            subject=data.subject or data.summary or data.body[:120],
+            normalized_subject=hint.subject,
+            external_ref=hint.conversation_key or data.external_id or new_public_id("conv"),
+            at=at,
+        )
+    return thread
+
+
+def _store_attachments(inbound: InboundMessage, interaction: Interaction, files: list[AttachmentInput]) -> None:
+    for index, file in enumerate(files):
+        path = ""
+        if not file.oversized:
+            name = f"attachments/{interaction.public_id}/{index}-{file.filename or 'attachment'}"
+            path = default_storage.save(name[:250], ContentFile(file.content))
+        Attachment.objects.create(
+            interaction=interaction,
+            inbound=inbound,
+            filename=file.filename[:255],
+            content_type=file.content_type[:100],
+            detected_type=file.detected_type[:100],
+            size=file.size,
+            storage_path=path,
+            sha256=hashlib.sha256(file.content).hexdigest() if path else "",
+            content_id=file.content_id[:255],
+            inline=file.inline,
+            oversized=file.oversized,
+        )
+
+
+def _address_of(identities: list[IdentityInput], country: str) -> str:
+    """The canonical address the item came from: the one a reply or an opt-out applies to."""
+    for identity in identities:
+        try:
+            return canonicalize(
+                identity.kind,
+                identity.value,
+                network=identity.network,
+                region=identity.region,
+                customer_country=country,
+            ).value
+        except ValidationError:
+            continue
+    return ""
+
+
+def keyword_of(channel: str, text: str) -> str:
+    """ "opt_out" / "opt_in" when a text message is nothing but a carrier keyword (any case, any punctuation)."""
+    if channel not in _KEYWORD_CHANNELS:
+        return ""
+    word = " ".join("".join(ch for ch in text.upper() if ch.isalnum() or ch.isspace()).split())
+    if word in OPT_OUT_WORDS:
+        return "opt_out"
+    if word in OPT_IN_WORDS:
+        return "opt_in"
+    return ""
+
+
+def _bounced_customer(addresses: tuple[str, ...]) -> Customer | None:
+    actor = Actor.system("channel:email")
+    for address in addresses:
+        try:
+            return customer_queries.lookup_customer(actor, email=address)
+        except CxloopError:
+            continue
+    return None
+
+
+def _record_bounce(actor: Actor, inbound: InboundMessage, item: ParsedInbound) -> _Recorded:
+    """A bounce speaks about the customer it failed to reach, not about the mailer daemon that sent it."""
+    bounce = item.bounce
+    addresses = bounce.addresses if bounce else ()
+    publish(
+        AddressBounced(
+            inbound_id=inbound.public_id,
+            channel=item.interaction.channel,
+            addresses=addresses,
+            permanent=bool(bounce and bounce.permanent),
+            reason=bounce.reason if bounce else "",
+            original_message_id=bounce.original_message_id if bounce else "",
+        )
+    )
+    customer = _bounced_customer(addresses)
+    if customer is None:
+        return _Recorded(None, "")
+    data = item.interaction
+    occurred_at = data.occurred_at or inbound.received_at
+    reply_ids = (bounce.original_message_id,) if bounce and bounce.original_message_id else ()
+    thread = conversations.find_thread(customer, data.channel, reply_to_ids=reply_ids, at=occurred_at)
+    metadata = {**data.metadata, "inbound": inbound.public_id, "kind": "bounce", "addresses": list(addresses)}
+    interaction = record_interaction(
+        actor, customer, replace(data, metadata=metadata, raw_ref=inbound.public_id), thread=thread
+    )
+    return _Recorded(interaction, customer.public_id)
+
+
+# --- quarantine review -------------------------------------------------------------------------
+def reprocess(actor: Actor, inbound: InboundMessage) -> InboundMessage:
+    """Run a kept payload through its parser again (after a fix, or after a missing setting was added)."""
+    actor.require(Perm.CHANNELS_MANAGE)
+    if inbound.status in (InboundStatus.PROCESSED, InboundStatus.DUPLICATE):
+        raise ValidationError("This message was already processed.", fields={"status": inbound.status})
+    before = inbound.status
+    result = process_inbound(inbound)
+    record_audit(
+        actor,
+        "inbound.reprocessed",
+        object_type="inbound",
+        object_id=inbound.public_id,
+        summary=f"{before} → {result.status}",
+        before={"status": before},
+        after={"status": result.status, "reason": result.reason},
+    )
+    return result
+
+
+@transaction.atomic
+def discard(actor: Actor, inbound: InboundMessage, *, note: str = "") -> InboundMessage:
+    """Mark a quarantined payload as seen and not worth keeping on a timeline; the bytes stay for audit."""
+    actor.require(Perm.CHANNELS_MANAGE)
+    if inbound.status != InboundStatus.QUARANTINED:
+        raise ValidationError("Only quarantined messages can be discarded.", fields={"status": inbound.status})
+    inbound.status = InboundStatus.DISCARDED
+    inbound.save(update_fields=["status", "updated_at"])
+    record_audit(
+        actor,
+        "inbound.discarded",
+        object_type="inbound",
+        object_id=inbound.public_id,
+        summary=note[:200] or "discarded",
+        before={"status": InboundStatus.QUARANTINED},
+        after={"status": InboundStatus.DISCARDED, "note": note[:500]},
+    )
+    return inbound

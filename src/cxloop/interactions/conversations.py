@@ -1,0 +1,153 @@
+"""Conversations (threads) as the inbox sees them: finding the one a message continues, and its state.
+
+Every channel threads the same way, strongest clue first: the ids of earlier messages it answers, the
+running conversation it belongs to, and (email only) the subject when a mail client lost the headers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+
+from cxloop.accounts.models import Team, User
+from cxloop.core import clock
+from cxloop.core.actor import Actor
+from cxloop.core.errors import ValidationError
+from cxloop.core.permissions import Perm
+from cxloop.customers.models import Customer
+from cxloop.events.bus import publish
+from cxloop.interactions.events import ConversationAssigned, ConversationStatusChanged
+from cxloop.interactions.models import Thread, ThreadStatus
+from cxloop.privacy.services import record_audit
+
+# A closed conversation picked up again within this window reopens; after it, a new one starts.
+REOPEN_WINDOW = timedelta(days=7)
+# How far back a subject match may reach when the reply headers were lost.
+SUBJECT_WINDOW = timedelta(days=30)
+
+
+def find_thread(
+    customer: Customer,
+    channel: str,
+    *,
+    reply_to_ids: tuple[str, ...] = (),
+    conversation_key: str = "",
+    normalized_subject: str = "",
+    at: datetime | None = None,
+) -> Thread | None:
+    now = at or clock.now()
+    if reply_to_ids:
+        thread = (
+            Thread.objects.filter(customer=customer, interactions__external_id__in=reply_to_ids[:50])
+            .order_by("-last_activity_at", "-pk")
+            .first()
+        )
+        if thread is not None:
+            return thread
+    if conversation_key:
+        thread = (
+            Thread.objects.filter(customer=customer, channel=channel, external_ref=conversation_key[:255])
+            .order_by("-last_activity_at", "-pk")
+            .first()
+        )
+        if thread is not None and (
+            thread.status != ThreadStatus.CLOSED or thread.last_activity_at >= now - REOPEN_WINDOW
+        ):
+            return thread
+        return None
+    if normalized_subject:
+        return (
+            Thread.objects.filter(
+                customer=customer,
+                channel=channel,
+                normalized_subject=normalized_subject[:300],
+                last_activity_at__gte=now - SUBJECT_WINDOW,
+            )
+            .order_by("-last_activity_at", "-pk")
+            .first()
+        )
+    return None
+
+
+def open_thread(
+    customer: Customer, channel: str, *, subject: str, normalized_subject: str, external_ref: str, at: datetime
+) -> Thread:
+    return Thread.objects.create(
+        customer=customer,
+        channel=channel,
+        subject=subject[:300],
+        normalized_subject=normalized_subject[:300],
+        external_ref=external_ref[:255],
+        last_activity_at=at,
+    )
+
+
+def note_inbound(thread: Thread, at: datetime, *, reopen: bool = True) -> None:
+    """The customer spoke: the conversation is ours to answer again (an auto-reply does not reopen it)."""
+    thread.last_inbound_at = max(thread.last_inbound_at or at, at)
+    thread.last_activity_at = max(thread.last_activity_at, at)
+    fields = ["last_inbound_at", "last_activity_at", "updated_at"]
+    if reopen and thread.status != ThreadStatus.OPEN:
+        thread.status = ThreadStatus.OPEN
+        fields.append("status")
+    thread.save(update_fields=fields)
+
+
+def note_outbound(thread: Thread, at: datetime) -> None:
+    """We answered: the conversation now waits on the customer."""
+    thread.last_outbound_at = max(thread.last_outbound_at or at, at)
+    thread.last_activity_at = max(thread.last_activity_at, at)
+    thread.status = ThreadStatus.WAITING
+    thread.save(update_fields=["last_outbound_at", "last_activity_at", "status", "updated_at"])
+
+
+@transaction.atomic
+def set_thread_status(actor: Actor, thread: Thread, status: str) -> Thread:
+    actor.require(Perm.INTERACTIONS_WRITE)
+    if status not in ThreadStatus.values:
+        raise ValidationError("Unknown status.", fields={"status": f"must be one of {', '.join(ThreadStatus.values)}"})
+    before = thread.status
+    if before == status:
+        return thread
+    thread.status = status
+    thread.save(update_fields=["status", "updated_at"])
+    record_audit(
+        actor,
+        "conversation.status_changed",
+        object_type="conversation",
+        object_id=thread.public_id,
+        summary=f"{before} → {status}",
+        before={"status": before},
+        after={"status": status},
+    )
+    publish(ConversationStatusChanged(conversation_id=thread.public_id, status=status, previous=before))
+    return thread
+
+
+@transaction.atomic
+def assign_thread(actor: Actor, thread: Thread, *, user: User | None, team: Team | None = None) -> Thread:
+    """Give the conversation to an agent (and their team); agents may take one themselves."""
+    taking_it = user is not None and actor.user is not None and user.pk == actor.user.pk
+    if not taking_it:
+        actor.require(Perm.CONVERSATIONS_ASSIGN)
+    actor.require(Perm.INTERACTIONS_WRITE)
+    if user is not None and not user.is_active:
+        raise ValidationError("That user is deactivated.", fields={"assignee": "is not active"})
+    before = {"assignee": thread.assigned_to.username if thread.assigned_to else None, "team": thread.team_id}
+    thread.assigned_to = user
+    thread.team = team if team is not None else (user.team if user is not None else thread.team)
+    thread.save(update_fields=["assigned_to", "team", "updated_at"])
+    assignee = user.username if user else ""
+    after = {"assignee": assignee or None, "team": thread.team_id}
+    record_audit(
+        actor,
+        "conversation.assigned",
+        object_type="conversation",
+        object_id=thread.public_id,
+        summary=f"assigned to {assignee or 'nobody'}",
+        before=before,
+        after=after,
+    )
+    publish(ConversationAssigned(conversation_id=thread.public_id, assignee=assignee))
+    return thread
