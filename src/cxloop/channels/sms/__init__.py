@@ -1,0 +1,1 @@
+"""SMS through Twilio's Programmable Messaging: inbound and status webhooks, sends through the Messages API."""

@@ -1,0 +1,1 @@
+"""WhatsApp through Meta's WhatsApp Cloud API: the Graph webhook in, POST /{phone-number-id}/messages out."""
