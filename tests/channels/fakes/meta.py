@@ -44,6 +44,46 @@ def wamid() -> str:
     return "wamid." + base64.b64encode(uuid.uuid4().bytes * 2).decode()
 
 
+def envelope(value: dict[str, Any], *, phone_number_id: str = PHONE_NUMBER_ID) -> dict[str, Any]:
+    """The Graph webhook around one `messages` change, as Meta posts it."""
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": DISPLAY_NUMBER, "phone_number_id": phone_number_id},
+        **value,
+    }
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": WABA_ID, "changes": [{"value": value, "field": "messages"}]}],
+    }
+
+
+def message_payload(
+    wa_id: str, name: str, message: dict[str, Any], *, phone_number_id: str = PHONE_NUMBER_ID
+) -> dict[str, Any]:
+    message = {"from": wa_id, "id": wamid(), "timestamp": str(int(time.time())), **message}
+    value = {"contacts": [{"profile": {"name": name}, "wa_id": wa_id}], "messages": [message]}
+    return envelope(value, phone_number_id=phone_number_id)
+
+
+def status_payload(
+    message_id: str,
+    status: str,
+    recipient: str,
+    errors: list[Any] | None = None,
+    *,
+    phone_number_id: str = PHONE_NUMBER_ID,
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "id": message_id,
+        "status": status,
+        "timestamp": str(int(time.time())),
+        "recipient_id": recipient,
+    }
+    if errors:
+        entry["errors"] = errors
+    return envelope({"statuses": [entry]}, phone_number_id=phone_number_id)
+
+
 class FakeMeta(FakeServer):
     def __init__(self, token: str = TOKEN, app_secret: str = APP_SECRET, phone_number_id: str = PHONE_NUMBER_ID):
         super().__init__()
@@ -100,30 +140,13 @@ class FakeMeta(FakeServer):
 
     # --- webhooks Meta posts to the application --------------------------------------------------
     def envelope(self, value: dict[str, Any]) -> dict[str, Any]:
-        value = {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": DISPLAY_NUMBER, "phone_number_id": self.phone_number_id},
-            **value,
-        }
-        return {
-            "object": "whatsapp_business_account",
-            "entry": [{"id": WABA_ID, "changes": [{"value": value, "field": "messages"}]}],
-        }
+        return envelope(value, phone_number_id=self.phone_number_id)
 
     def message_payload(self, wa_id: str, name: str, message: dict[str, Any]) -> dict[str, Any]:
-        message = {"from": wa_id, "id": wamid(), "timestamp": str(int(time.time())), **message}
-        return self.envelope({"contacts": [{"profile": {"name": name}, "wa_id": wa_id}], "messages": [message]})
+        return message_payload(wa_id, name, message, phone_number_id=self.phone_number_id)
 
     def status_payload(self, message_id: str, status: str, recipient: str, errors: list[Any] | None = None) -> Any:
-        entry: dict[str, Any] = {
-            "id": message_id,
-            "status": status,
-            "timestamp": str(int(time.time())),
-            "recipient_id": recipient,
-        }
-        if errors:
-            entry["errors"] = errors
-        return self.envelope({"statuses": [entry]})
+        return status_payload(message_id, status, recipient, errors, phone_number_id=self.phone_number_id)
 
     def post_signed(self, url: str, payload: Any, *, signature: str | None = None) -> requests.Response:
         body = json.dumps(payload).encode() if not isinstance(payload, bytes) else payload

@@ -41,6 +41,43 @@ def _error(status: int, code: int, message: str) -> Reply:
     )
 
 
+def inbound_params(
+    sender: str,
+    body: str,
+    *,
+    to: str = OUR_NUMBER,
+    account_sid: str = ACCOUNT_SID,
+    media: tuple[tuple[str, str], ...] = (),
+) -> dict[str, str]:
+    """The form Twilio posts for an incoming SMS/MMS, with the fields its documentation lists."""
+    sid = ("MM" if media else "SM") + uuid.uuid4().hex
+    params = {
+        "ToCountry": "US",
+        "ToState": "CA",
+        "SmsMessageSid": sid,
+        "NumMedia": str(len(media)),
+        "ToCity": "",
+        "FromZip": "",
+        "SmsSid": sid,
+        "FromState": "",
+        "SmsStatus": "received",
+        "FromCity": "",
+        "Body": body,
+        "FromCountry": "GB",
+        "To": to,
+        "ToZip": "",
+        "NumSegments": "1",
+        "MessageSid": sid,
+        "AccountSid": account_sid,
+        "From": sender,
+        "ApiVersion": "2010-04-01",
+    }
+    for index, (url, content_type) in enumerate(media):
+        params[f"MediaUrl{index}"] = url
+        params[f"MediaContentType{index}"] = content_type
+    return params
+
+
 class FakeTwilio(FakeServer):
     def __init__(self, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN) -> None:
         super().__init__()
@@ -122,38 +159,8 @@ class FakeTwilio(FakeServer):
         headers["I-Twilio-Idempotency-Token"] = str(uuid.uuid4())
         return requests.post(url, data=params, headers=headers, timeout=30)
 
-    def inbound_params(
-        self, sender: str, body: str, *, to: str = OUR_NUMBER, media: tuple[tuple[str, str], ...] = ()
-    ) -> dict[str, str]:
-        sid = ("MM" if media else "SM") + uuid.uuid4().hex
-        params = {
-            "ToCountry": "US",
-            "ToState": "CA",
-            "SmsMessageSid": sid,
-            "NumMedia": str(len(media)),
-            "ToCity": "",
-            "FromZip": "",
-            "SmsSid": sid,
-            "FromState": "",
-            "SmsStatus": "received",
-            "FromCity": "",
-            "Body": body,
-            "FromCountry": "GB",
-            "To": to,
-            "ToZip": "",
-            "NumSegments": "1",
-            "MessageSid": sid,
-            "AccountSid": self.account_sid,
-            "From": sender,
-            "ApiVersion": "2010-04-01",
-        }
-        for index, (url, content_type) in enumerate(media):
-            params[f"MediaUrl{index}"] = url
-            params[f"MediaContentType{index}"] = content_type
-        return params
-
     def post_inbound(self, url: str, sender: str, body: str, **kwargs: Any) -> requests.Response:
-        return self.post_signed(url, self.inbound_params(sender, body, **kwargs))
+        return self.post_signed(url, inbound_params(sender, body, account_sid=self.account_sid, **kwargs))
 
     def status_params(self, sid: str, status: str, *, error_code: str = "") -> dict[str, str]:
         form = self.messages[sid]
