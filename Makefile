@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8000
 
-.PHONY: setup run test test-fast browser-deps lint fmt typecheck bench migrations-check check clean
+.PHONY: setup run test test-fast test-deps browser-deps lint fmt typecheck bench migrations-check check clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "cxloop needs Python 3.11 or newer")'
@@ -23,15 +23,17 @@ run: setup
 	$(BIN)/cxloop demo --if-empty
 	$(BIN)/cxloop serve --port $(PORT)
 
-## browser-deps: Debian's chromium for the Playwright tests (never a downloaded browser)
-browser-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "Installing Debian's chromium for the browser tests"; \
+## test-deps: Debian's chromium (Playwright tests) and Dovecot (the IMAP mailbox of the email tests)
+test-deps:
+	@command -v chromium >/dev/null 2>&1 && test -x /usr/lib/dovecot/dovecot-lda || { \
+	  echo "Installing Debian's chromium and dovecot-imapd for the tests"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium dovecot-imapd >/dev/null; }
+
+browser-deps: test-deps
 
 ## test: set up and run the whole suite (DATABASE_URL selects PostgreSQL; SQLite otherwise)
-test: setup browser-deps
+test: setup test-deps
 	env -u DATABASE_URL $(BIN)/cxloop makemigrations --check --dry-run -v0
 	$(BIN)/pytest
 

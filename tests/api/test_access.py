@@ -137,6 +137,15 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/inbound/{inbound_id}/discard"): Rule(
         frozenset({Perm.CHANNELS_MANAGE}), _inbound, body=lambda w: {"note": "spam"}
     ),
+    ("POST", "/api/v1/customers/{customer_id}/calls"): Rule(
+        frozenset({Perm.INTERACTIONS_WRITE}),
+        _customer,
+        body=lambda w: {"direction": "inbound", "outcome": "missed"},
+    ),
+    ("POST", "/api/v1/calls"): Rule(
+        frozenset({Perm.INTERACTIONS_WRITE, Perm.CUSTOMERS_EDIT}),
+        body=lambda w: {"number": "+447700900555", "direction": "inbound", "outcome": "missed"},
+    ),
     ("POST", "/api/v1/inbound/email"): Rule(
         frozenset({Perm.INTERACTIONS_WRITE}),
         body=lambda w: {"raw_base64": base64.b64encode(b"From: ann@example.com\r\n\r\nHi").decode()},

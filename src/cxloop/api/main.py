@@ -10,6 +10,7 @@ from cxloop.api.auth import BearerToken, StaffSession
 from cxloop.api.errors import install_error_handlers
 from cxloop.api.guards import guard_request
 from cxloop.channels.api import router as inbound_router
+from cxloop.channels.phone.api import router as calls_router
 from cxloop.customers.api import router as customers_router
 from cxloop.interactions.api import router as interactions_router
 from cxloop.privacy.api import router as audit_router
@@ -32,3 +33,4 @@ api.add_router("/", interactions_router)
 api.add_router("/", tokens_router)
 api.add_router("/", audit_router)
 api.add_router("/", inbound_router)
+api.add_router("/", calls_router)

@@ -59,3 +59,15 @@ class Attachment(PublicIdModel):
     content_id = models.CharField(max_length=255, blank=True)
     inline = models.BooleanField(default=False)
     oversized = models.BooleanField(default=False)
+
+
+class MailboxCursor(models.Model):
+    """How far an IMAP mailbox has been read: the highest UID taken under the current UIDVALIDITY."""
+
+    mailbox = models.CharField(max_length=255, unique=True)
+    uidvalidity = models.BigIntegerField()
+    last_uid = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.mailbox} @ {self.last_uid}"

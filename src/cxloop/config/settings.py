@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "cxloop.customers",
     "cxloop.interactions",
     "cxloop.channels",
+    "cxloop.channels.phone",
     "cxloop.channels.sms",
     "cxloop.channels.whatsapp",
     "cxloop.api",
@@ -228,3 +229,19 @@ CXLOOP_SOCIAL_WEBHOOK_SECRET = env_secret("CXLOOP_SOCIAL_WEBHOOK_SECRET") or ""
 CXLOOP_SOCIAL_OUTBOUND_URL = env_str("CXLOOP_SOCIAL_OUTBOUND_URL", "")
 # Largest inbound payload kept whole (an email with its attachments); larger ones are refused at the door.
 CXLOOP_INBOUND_MAX_BYTES = env_int("CXLOOP_INBOUND_MAX_BYTES", 30 * 1024 * 1024)
+
+# --- Email channel (docs/channels/email.md) ----------------------------------------------------
+# Addresses the built-in SMTP server accepts mail for: "support@example.com" or "@example.com" for a
+# whole domain. Empty: every recipient (fine behind a mail relay that only forwards ours).
+CXLOOP_EMAIL_INBOUND_ADDRESSES = env_list("CXLOOP_EMAIL_INBOUND_ADDRESSES", [])
+CXLOOP_SMTPD_HOST = env_str("CXLOOP_SMTPD_HOST", "127.0.0.1")
+CXLOOP_SMTPD_PORT = env_int("CXLOOP_SMTPD_PORT", 2525)
+CXLOOP_EMAIL_MAX_ATTACHMENT_BYTES = env_int("CXLOOP_EMAIL_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
+# IMAP polling (off unless a host is set): the mailbox is read, never changed.
+CXLOOP_IMAP_HOST = env_str("CXLOOP_IMAP_HOST", "")
+CXLOOP_IMAP_PORT = env_int("CXLOOP_IMAP_PORT", 993)
+CXLOOP_IMAP_USER = env_str("CXLOOP_IMAP_USER", "")
+CXLOOP_IMAP_PASSWORD = env_secret("CXLOOP_IMAP_PASSWORD") or ""
+CXLOOP_IMAP_FOLDER = env_str("CXLOOP_IMAP_FOLDER", "INBOX")
+CXLOOP_IMAP_SSL = env_bool("CXLOOP_IMAP_SSL", True)
+

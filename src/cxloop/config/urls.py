@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     re_path(r"^api/", api_not_found),  # after every API route: unknown API URLs get the JSON error shape
     path("hooks/", include("cxloop.channels.urls")),
+    path("phone/", include("cxloop.channels.phone.urls")),
     path("hooks/", include("cxloop.channels.sms.urls")),
     path("hooks/", include("cxloop.channels.whatsapp.urls")),
     path("", include("cxloop.web.urls")),

@@ -1,0 +1,1 @@
+"""Phone calls: records of calls (direction, duration, outcome, notes, recording) on the timeline."""
