@@ -79,6 +79,8 @@ INSTALLED_APPS = [
     "cxloop.interactions",
     "cxloop.channels",
     "cxloop.channels.phone",
+    "cxloop.messaging",
+    "cxloop.portal",
     "cxloop.channels.sms",
     "cxloop.channels.whatsapp",
     "cxloop.api",
@@ -245,3 +247,12 @@ CXLOOP_IMAP_PASSWORD = env_secret("CXLOOP_IMAP_PASSWORD") or ""
 CXLOOP_IMAP_FOLDER = env_str("CXLOOP_IMAP_FOLDER", "INBOX")
 CXLOOP_IMAP_SSL = env_bool("CXLOOP_IMAP_SSL", True)
 
+# --- Outbound messaging (docs/messaging.md) --------------------------------------------------------
+# Customer-local window in which marketing (and service sends that ask for it) waits; "off" disables.
+CXLOOP_QUIET_HOURS = env_str("CXLOOP_QUIET_HOURS", "21:00-08:00")
+# At most this many marketing messages per customer, across channels, in the period ("3/7d"; "off").
+CXLOOP_MARKETING_CAP = env_str("CXLOOP_MARKETING_CAP", "3/7d")
+# Attempts per message before a transient provider failure becomes "failed" (backoff 1, 5, 25 … minutes).
+CXLOOP_SEND_MAX_ATTEMPTS = env_int("CXLOOP_SEND_MAX_ATTEMPTS", 5)
+# How long a preference-centre link in a message keeps working.
+CXLOOP_PREFERENCE_LINK_DAYS = env_int("CXLOOP_PREFERENCE_LINK_DAYS", 365)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     re_path(r"^api/", api_not_found),  # after every API route: unknown API URLs get the JSON error shape
+    path("p/", include("cxloop.portal.urls")),
     path("hooks/", include("cxloop.channels.urls")),
     path("phone/", include("cxloop.channels.phone.urls")),
     path("hooks/", include("cxloop.channels.sms.urls")),

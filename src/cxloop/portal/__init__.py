@@ -1,0 +1,1 @@
+"""Customer-facing pages (no staff login): the preference centre, reached through a signed link."""
