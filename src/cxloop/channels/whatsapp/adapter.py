@@ -22,7 +22,7 @@ from cxloop.channels.base import (
     RawPayload,
     ThreadHint,
 )
-from cxloop.channels.whatsapp.content import describe_message
+from cxloop.channels.whatsapp.content import describe_message, dict_of
 from cxloop.customers.types import IdentityInput
 from cxloop.interactions.types import InteractionInput
 
@@ -86,7 +86,7 @@ def _names(value: dict[str, Any], where: str) -> dict[str, str]:
     for index, contact in enumerate(_list(value.get("contacts"), f"{where}.contacts")):
         contact = _object(contact, f"{where}.contacts[{index}]")
         wa_id = _text(contact.get("wa_id"), f"{where}.contacts[{index}].wa_id", required=False)
-        profile = contact.get("profile") if isinstance(contact.get("profile"), dict) else {}
+        profile = dict_of(contact.get("profile"))
         name = profile.get("name")
         if wa_id and isinstance(name, str):
             names[wa_id] = name.strip()[:200]
@@ -99,7 +99,7 @@ def _message(raw: Any, where: str, *, phone_number_id: str, names: dict[str, str
     message_id = _text(message.get("id"), f"{where}.id")
     kind = _text(message.get("type"), f"{where}.type", required=False) or "unknown"
     content = describe_message(kind, message)
-    context = message.get("context") if isinstance(message.get("context"), dict) else {}
+    context = dict_of(message.get("context"))
     replied_to = _text(context.get("id"), f"{where}.context.id", required=False)
     reply_ids = tuple(i for i in (replied_to, content.reacted_to) if i)
     metadata: dict[str, Any] = {"provider": "meta", "type": kind, "phone_number_id": phone_number_id}
@@ -130,9 +130,9 @@ def _status(raw: Any, where: str) -> DeliveryStatusUpdate | None:
     if state is None:
         return None  # e.g. "deleted": nothing to report about delivery
     errors = _list(status.get("errors"), f"{where}.errors")
-    first = errors[0] if errors and isinstance(errors[0], dict) else {}
+    first = dict_of(errors[0] if errors else None)
     code = str(first.get("code") or "")
-    details = first.get("error_data", {}).get("details") if isinstance(first.get("error_data"), dict) else None
+    details = dict_of(first.get("error_data")).get("details")
     message = " — ".join(str(part) for part in (first.get("title") or first.get("message"), details) if part)
     if state == "failed" and code in UNDELIVERABLE_CODES:
         state = "undeliverable"
@@ -148,7 +148,7 @@ def _status(raw: Any, where: str) -> DeliveryStatusUpdate | None:
 
 def _change(change: dict[str, Any], where: str, parsed: ParsedPayload) -> None:
     value = _object(change.get("value"), f"{where}.value")
-    metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
+    metadata = dict_of(value.get("metadata"))
     phone_number_id = _text(metadata.get("phone_number_id"), f"{where}.value.metadata.phone_number_id")
     names = _names(value, f"{where}.value")
     for index, message in enumerate(_list(value.get("messages"), f"{where}.value.messages")):

@@ -25,6 +25,15 @@ class Content:
     reacted_to: str = ""  # the message a reaction is about: it threads like a reply
 
 
+def dict_of(value: Any) -> dict[str, Any]:
+    """`value` when it is a JSON object, else an empty one: optional parts are read without a fuss."""
+    return value if isinstance(value, dict) else {}
+
+
+def list_of(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _part(message: dict[str, Any], kind: str) -> dict[str, Any]:
     part = message.get(kind)
     if not isinstance(part, dict):
@@ -75,7 +84,7 @@ def _button(message: dict[str, Any]) -> Content:
 def _interactive(message: dict[str, Any]) -> Content:
     part = _part(message, "interactive")
     reply_type = _str(part.get("type"))
-    reply = part.get(reply_type) if isinstance(part.get(reply_type), dict) else {}
+    reply = dict_of(part.get(reply_type))
     title = _str(reply.get("title")) or _str(reply.get("body"))
     description = _str(reply.get("description"))
     body = f"{title} — {description}" if title and description else title
@@ -94,9 +103,9 @@ def _reaction(message: dict[str, Any]) -> Content:
 
 
 def _contacts(message: dict[str, Any]) -> Content:
-    cards = message.get("contacts") if isinstance(message.get("contacts"), list) else []
+    cards = list_of(message.get("contacts"))
     names = [
-        _str(c.get("name", {}).get("formatted_name"))
+        _str(dict_of(c.get("name")).get("formatted_name"))
         for c in cards
         if isinstance(c, dict) and isinstance(c.get("name"), dict)
     ]
@@ -105,7 +114,7 @@ def _contacts(message: dict[str, Any]) -> Content:
 
 
 def _unsupported(kind: str, message: dict[str, Any]) -> Content:
-    errors = message.get("errors") if isinstance(message.get("errors"), list) else []
+    errors = list_of(message.get("errors"))
     summary = "[a message type WhatsApp does not pass on]" if kind == "unsupported" else f"[{kind} message]"
     metadata: dict[str, Any] = {"errors": errors[:5]}
     if isinstance(message.get(kind), dict):

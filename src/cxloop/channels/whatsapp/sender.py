@@ -14,6 +14,7 @@ import requests
 
 from cxloop.channels.base import OutboundPayload, SendFailed, SendOutcome
 from cxloop.channels.whatsapp.config import WhatsAppConfig
+from cxloop.channels.whatsapp.content import dict_of
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 20.0
@@ -97,10 +98,10 @@ def _outcome(response: requests.Response) -> SendOutcome:
 
 
 def _failure(status: int, body: dict[str, Any]) -> SendFailed:
-    error = body.get("error") if isinstance(body.get("error"), dict) else {}
+    error = dict_of(body.get("error"))
     code = str(error.get("code") or "")
     message = str(error.get("message") or f"HTTP {status}")
-    details = error.get("error_data", {}).get("details") if isinstance(error.get("error_data"), dict) else None
+    details = dict_of(error.get("error_data")).get("details")
     trace = str(error.get("fbtrace_id") or "")
     if code == REENGAGEMENT_CODE:
         return SendFailed(
