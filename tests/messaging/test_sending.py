@@ -39,13 +39,20 @@ def test_free_text_service_message_is_sent_and_put_on_the_timeline(send, senders
     assert (message.status, message.attempts, message.to_address) == ("sent", 1, "ann@example.com")
     [payload] = senders["email"].sent
     assert (payload.message_ref, payload.to, payload.subject, payload.text, payload.purpose) == (
-        message.public_id, "ann@example.com", "Shipped", "Your order has shipped.", "service",
+        message.public_id,
+        "ann@example.com",
+        "Shipped",
+        "Your order has shipped.",
+        "service",
     )
     assert payload.unsubscribe_url == ""
     assert message.provider_message_id == f"prov-{message.public_id}"
     interaction = Interaction.objects.get(public_id=message.interaction_ref)
     assert (interaction.direction, interaction.channel, interaction.external_id, interaction.body) == (
-        "outbound", "email", message.provider_message_id, "Your order has shipped.",
+        "outbound",
+        "email",
+        message.provider_message_id,
+        "Your order has shipped.",
     )
     assert interaction.metadata["message"] == message.public_id
     assert [e.state for e in DeliveryEvent.objects.filter(message=message)] == ["queued", "sent"]
@@ -83,7 +90,8 @@ def test_an_explicit_to_must_be_one_of_the_customers_identities(send, senders, a
 
     assert refused.value.fields == {"to": "not one of this customer's identities"}
     assert OutboundMessage.objects.count() == 0
-    assert other.pk and senders.all_sent() == []
+    assert other.pk is not None
+    assert senders.all_sent() == []
 
 
 def test_an_explicit_to_in_another_spelling_is_accepted(send, senders, ann):
@@ -266,8 +274,12 @@ def test_a_reply_in_a_thread_carries_the_conversation_and_threads_on_the_timelin
         system,
         ann,
         InteractionInput(
-            channel="email", direction="inbound", body="Where is my order?", subject="Order 12",
-            thread_ref="<first@example.com>", external_id="<first@example.com>",
+            channel="email",
+            direction="inbound",
+            body="Where is my order?",
+            subject="Order 12",
+            thread_ref="<first@example.com>",
+            external_id="<first@example.com>",
         ),
     )
 

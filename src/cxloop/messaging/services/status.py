@@ -25,7 +25,12 @@ from cxloop.privacy.services import record_audit
 
 logger = logging.getLogger(__name__)
 
-_RANK: dict[str, int] = {MessageStatus.SENDING: 0, MessageStatus.SENT: 1, MessageStatus.DELIVERED: 2, MessageStatus.READ: 3}
+_RANK: dict[str, int] = {
+    MessageStatus.SENDING: 0,
+    MessageStatus.SENT: 1,
+    MessageStatus.DELIVERED: 2,
+    MessageStatus.READ: 3,
+}
 _REPORTED = {
     "sent": MessageStatus.SENT,
     "delivered": MessageStatus.DELIVERED,
