@@ -5,6 +5,8 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cxloop.channels.base import PayloadRejected, RawPayload
 from cxloop.channels.sms.adapter import TwilioSmsAdapter
@@ -153,3 +155,21 @@ def test_malformed_payloads_are_rejected_with_a_reason(payload, reason):
         parse(payload)
 
     assert reason in caught.value.reason
+
+
+form_fields = st.dictionaries(
+    st.sampled_from(["MessageSid", "From", "To", "Body", "NumMedia", "MediaUrl0", "MessageStatus", "ErrorCode", "X"]),
+    st.text(max_size=30),
+    max_size=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.binary(max_size=200).map(lambda b: raw(data=b)), form_fields.map(raw)))
+def test_any_input_parses_or_is_rejected_with_a_reason(payload):
+    try:
+        parsed = parse(payload)
+    except PayloadRejected as rejected:
+        assert rejected.reason  # noqa: PT017 - either outcome is fine; only other exceptions fail
+    else:
+        assert len(parsed.messages) + len(parsed.statuses) == 1

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cxloop.channels.base import PayloadRejected, RawPayload
 from cxloop.channels.whatsapp.adapter import WhatsAppAdapter
@@ -301,3 +303,31 @@ def test_malformed_payloads_are_rejected_with_a_reason(body, reason):
         parse(body)
 
     assert reason in caught.value.reason
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=20,
+)
+message_keys = st.sampled_from(["from", "id", "timestamp", "type", "text", "image", "context", "reaction", "errors"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.binary(max_size=200),
+        json_values,
+        st.dictionaries(message_keys, json_values, max_size=6).map(lambda m: with_message(m)),
+        st.dictionaries(st.sampled_from(["id", "status", "timestamp", "errors"]), json_values).map(
+            lambda s: envelope({"statuses": [s]})
+        ),
+    )
+)
+def test_any_input_parses_or_is_rejected_with_a_reason(body):
+    try:
+        parsed = parse(body)
+    except PayloadRejected as rejected:
+        assert rejected.reason  # noqa: PT017 - either outcome is fine; only other exceptions fail
+    else:
+        assert parsed.messages or parsed.statuses
