@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -128,9 +129,24 @@ class MailServer:
 
 
 @contextmanager
-def mail_server(root: Path, users: list[str]) -> Iterator[MailServer]:
+def mail_server(users: list[str]) -> Iterator[MailServer]:
+    """Dovecot and its SMTP relay in a fresh directory under /tmp.
+
+    Not under pytest's tmp_path: those directories are private to root (0700), and Dovecot's LDA and
+    IMAP processes run as uid 65534, which must be able to walk down to the Maildirs.
+    """
     if not Path(DOVECOT).exists() or not Path(LDA).exists():
         raise RuntimeError("Dovecot is not installed: run `make test-deps` (apt-get install dovecot-imapd)")
+    root = Path(tempfile.mkdtemp(prefix="cxloop-mail-", dir="/tmp"))
+    try:
+        with _running(root, users) as server:
+            yield server
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def _running(root: Path, users: list[str]) -> Iterator[MailServer]:
     for sub in ("run", "state", "mail"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     shutil.chown(root / "mail", MAIL_UID, MAIL_UID)
