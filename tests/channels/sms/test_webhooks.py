@@ -160,3 +160,10 @@ def test_not_configured_answers_503(client, settings):
 
 def test_get_is_not_allowed(client):
     assert client.get("/hooks/twilio/sms").status_code == 405
+
+
+def test_stop_reply_is_flagged_as_an_opt_out(client, events):
+    post(client, INBOUND_URL, sms_form("Stop"))
+
+    [received] = [e for e in events if e.name == "message.received"]
+    assert (received.channel, received.address, received.keyword) == ("sms", "+447700900123", "opt_out")
