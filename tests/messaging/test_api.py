@@ -26,7 +26,12 @@ def test_post_sends_and_get_shows_the_delivery_history(api, post_now, alice, ann
 
     assert response.status_code == 201
     body = response.json()
-    assert (body["status"], body["to"], body["purpose"], body["events"]) == ("queued", "ann@example.com", "service", None)
+    assert (body["status"], body["to"], body["purpose"], body["events"]) == (
+        "queued",
+        "ann@example.com",
+        "service",
+        None,
+    )
     shown = api.get(f"/messages/{body['id']}", alice).json()
     assert shown["status"] == "sent"
     assert [e["state"] for e in shown["events"]] == ["queued", "sent"]
@@ -61,7 +66,10 @@ def test_a_blocked_message_is_created_with_its_reason(api, alice, ann, senders):
         ({"channel": "email", "text": "x"}, {"customer": "Field required"}),
         ({"customer": "CUS", "channel": "email", "text": "x", "to": "nobody@example.com"}, None),
         ({"customer": "CUS", "channel": "email"}, {"template": "give either a template or a text"}),
-        ({"customer": "CUS", "channel": "fax", "text": "x"}, {"channel": "must be one of email, sms, whatsapp, social, chat"}),
+        (
+            {"customer": "CUS", "channel": "fax", "text": "x"},
+            {"channel": "must be one of email, sms, whatsapp, social, chat"},
+        ),
         ({"customer": "CUS", "channel": "email", "template": "nope"}, None),
     ],
 )
@@ -185,7 +193,12 @@ def test_consents_are_recorded_and_shown(api, alice, ann):
     assert current[("email", "marketing")]["allowed"] is True
     assert current[("email", "marketing")]["source"] == "api"
     assert current[("sms", "marketing")] == {
-        "channel": "sms", "purpose": "marketing", "allowed": False, "explicit": False, "source": "", "at": "",
+        "channel": "sms",
+        "purpose": "marketing",
+        "allowed": False,
+        "explicit": False,
+        "source": "",
+        "at": "",
     }
     assert response.json()["history"][0]["actor"].startswith("alice (token ")
 
