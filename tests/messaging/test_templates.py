@@ -219,3 +219,15 @@ def test_a_marketing_template_cannot_be_sent_as_service(bob, alice, senders, ann
         )
 
     assert refused.value.fields == {"purpose": "the template is marketing"}
+
+
+def test_templates_get_the_preference_and_unsubscribe_links(welcome, bob, alice, settings):
+    settings.CXLOOP_BASE_URL = "https://cx.example.com"
+    body = "Manage: {{ preference_url }} Stop: {{ unsubscribe_url }}"
+    services.save_template_version(bob.actor, welcome, TemplateContent(locale="en", body_text=body))
+    customer = make_customer(email="links@example.com")
+
+    text = queries.preview_template(alice.actor, welcome, customer).rendered.text
+
+    assert text == f"Manage: {services.preference_link(customer)} Stop: {services.unsubscribe_link(customer)}"
+    assert services.unsubscribe_link(customer).endswith("/unsubscribe/")

@@ -26,6 +26,11 @@ def _path(customer) -> str:  # type: ignore[no-untyped-def]
     return f"/p/preferences/{preference_token(customer)}/"
 
 
+@pytest.fixture(autouse=True)
+def _base_url(settings):  # type: ignore[no-untyped-def]
+    settings.CXLOOP_BASE_URL = "https://cx.example.com"
+
+
 def test_the_link_is_absolute_and_opens_the_page_with_masked_addresses(client: Client, ann, settings):
     settings.CXLOOP_BASE_URL = "https://cx.example.com/"
 
@@ -126,7 +131,17 @@ def test_one_click_unsubscribe_needs_no_page(ann):
 
     assert response.status_code == 200
     assert services.consent_state(ann.pk, "whatsapp", "marketing").explicit is True
-    assert strict.get(_path(ann) + "unsubscribe/").status_code == 405
+    assert ConsentRecord.objects.get().source == "preference_centre"
+
+
+def test_a_get_of_the_unsubscribe_link_only_leads_to_the_page(client: Client, ann):
+    link = services.unsubscribe_link(ann)
+
+    response = client.get(link.removeprefix("https://cx.example.com"))
+
+    assert response.status_code == 302
+    assert response["Location"] == _path(ann)
+    assert ConsentRecord.objects.count() == 0
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ from cxloop.messaging.models import (
 from cxloop.messaging.rendering import Rendered
 from cxloop.messaging.services import consent, templates
 from cxloop.messaging.services.addresses import CHANNEL_KINDS, suppression_key
-from cxloop.messaging.services.links import preference_link
+from cxloop.messaging.services.links import preference_link, unsubscribe_link
 from cxloop.messaging.types import ConsentState, TemplateContent
 
 ORDER = ("-id",)
@@ -129,7 +129,13 @@ def preview_template(
     """The template (or an unsaved draft of it) rendered for a real customer, with unknown variables as warnings."""
     actor.require(Perm.INTERACTIONS_VIEW)
     actor.require(Perm.CUSTOMERS_VIEW)
-    context = templates.build_context(actor, customer, variables or {}, preference_url=preference_link(customer))
+    context = templates.build_context(
+        actor,
+        customer,
+        variables or {},
+        preference_url=preference_link(customer),
+        unsubscribe_url=unsubscribe_link(customer),
+    )
     if draft is not None:
         fields = {"subject": draft.subject, "body_text": draft.body_text, "body_html": draft.body_html}
         rendering.check_syntax(fields)

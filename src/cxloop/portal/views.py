@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from cxloop.customers.models import Customer
 from cxloop.messaging import services as messaging_services
@@ -71,15 +72,18 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @csrf_exempt
-@require_POST
+@never_cache
+@require_http_methods(["GET", "POST"])
 def one_click_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    """RFC 8058 List-Unsubscribe-Post: mail clients POST here without a page, so no CSRF token can exist.
-
-    Safe without one: the signed link is the credential and the only effect is withdrawing marketing.
+    """The List-Unsubscribe URL. RFC 8058's POST comes from the mail client without a page, so no CSRF token
+    can exist; it is safe without one: the signed link is the credential and the only effect is withdrawing
+    marketing. A GET (a person, or a link scanner that must not unsubscribe anyone) leads to the page.
     """
     found = _customer(request, token)
     if isinstance(found, HttpResponse):
         return found
+    if request.method == "GET":
+        return HttpResponseRedirect(reverse("portal:preferences", kwargs={"token": token}))
     actor = messaging_services.preference_centre_actor(request.META.get("REMOTE_ADDR"))
     messaging_services.record_consents(
         actor,

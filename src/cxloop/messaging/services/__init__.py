@@ -11,6 +11,7 @@ from cxloop.messaging.services.links import (
     customer_for_token,
     preference_centre_actor,
     preference_link,
+    unsubscribe_link,
 )
 from cxloop.messaging.services.sending import send_message
 from cxloop.messaging.services.status import apply_delivery_status
@@ -44,5 +45,6 @@ __all__ = [
     "save_template_version",
     "send_message",
     "suppress_address",
+    "unsubscribe_link",
     "update_template",
 ]

@@ -26,7 +26,7 @@ from cxloop.interactions.types import InteractionInput
 from cxloop.messaging import governance
 from cxloop.messaging.events import MessageBlocked, MessageFailed, MessageSent
 from cxloop.messaging.models import DeliveryEvent, MessageStatus, OutboundMessage, Purpose
-from cxloop.messaging.services.links import preference_link
+from cxloop.messaging.services.links import unsubscribe_link
 from cxloop.messaging.services.sending import judge
 from cxloop.privacy.services import record_audit
 
@@ -79,7 +79,7 @@ def _payload(message: OutboundMessage) -> OutboundPayload:
             in_reply_to=str(reply.get("in_reply_to", "")),
             references=tuple(str(ref) for ref in reply.get("references", [])),
         ),
-        unsubscribe_url=preference_link(message.customer) if message.purpose == Purpose.MARKETING else "",
+        unsubscribe_url=unsubscribe_link(message.customer) if message.purpose == Purpose.MARKETING else "",
         automated=message.automated,
         metadata={
             "customer": message.customer.public_id,

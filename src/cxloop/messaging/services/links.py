@@ -34,6 +34,13 @@ def preference_link(customer: Customer) -> str:
     return str(settings.CXLOOP_BASE_URL).rstrip("/") + path
 
 
+def unsubscribe_link(customer: Customer) -> str:
+    """The List-Unsubscribe URL (RFC 8058): a POST there unsubscribes from all marketing at once, a GET
+    (a person clicking it, or a link scanner) only leads to the preference centre."""
+    path = reverse("portal:unsubscribe", kwargs={"token": preference_token(customer)})
+    return str(settings.CXLOOP_BASE_URL).rstrip("/") + path
+
+
 def customer_for_token(token: str) -> Customer:
     """The active customer the token names (following merges), or LinkInvalidError / LinkExpiredError."""
     max_age = timedelta(days=int(settings.CXLOOP_PREFERENCE_LINK_DAYS))

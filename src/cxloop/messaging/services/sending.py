@@ -29,7 +29,7 @@ from cxloop.messaging.models import DeliveryEvent, MessageStatus, OutboundMessag
 from cxloop.messaging.rendering import Rendered
 from cxloop.messaging.services import consent, templates
 from cxloop.messaging.services.addresses import CHANNEL_KINDS, chosen_address
-from cxloop.messaging.services.links import preference_link
+from cxloop.messaging.services.links import preference_link, unsubscribe_link
 from cxloop.messaging.services.suppression import is_suppressed
 from cxloop.messaging.types import SendRequest
 from cxloop.privacy.services import record_audit
@@ -132,7 +132,13 @@ def _content(actor: Actor, customer: Customer, request: SendRequest) -> tuple[Re
             "The purpose differs from the template's.", fields={"purpose": f"the template is {template.purpose}"}
         )
     version = templates.resolve_version(template, request.locale or customer.locale)
-    context = templates.build_context(actor, customer, request.variables, preference_url=preference_link(customer))
+    context = templates.build_context(
+        actor,
+        customer,
+        request.variables,
+        preference_url=preference_link(customer),
+        unsubscribe_url=unsubscribe_link(customer),
+    )
     return templates.render_version(version, context), version, template.purpose
 
 

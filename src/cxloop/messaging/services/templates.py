@@ -230,7 +230,7 @@ def _agent_context(actor: Actor) -> dict[str, Any]:
 
 
 def build_context(
-    actor: Actor, customer: Customer, variables: Mapping[str, Any], *, preference_url: str
+    actor: Actor, customer: Customer, variables: Mapping[str, Any], *, preference_url: str, unsubscribe_url: str = ""
 ) -> dict[str, Any]:
     clashing = sorted(RESERVED_VARIABLES & set(variables))
     if clashing:
@@ -242,7 +242,7 @@ def build_context(
         "customer": _customer_context(customer),
         "agent": _agent_context(actor),
         "preference_url": preference_url,
-        "unsubscribe_url": preference_url,
+        "unsubscribe_url": unsubscribe_url or preference_url,
     }
 
 
