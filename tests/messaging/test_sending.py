@@ -33,7 +33,7 @@ def send(alice, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-
     return _send
 
 
-def test_free_text_service_message_is_sent_and_put_on_the_timeline(send, senders, ann, received):
+def test_free_text_service_message_is_sent_and_put_on_the_timeline(send, senders, ann, received, alice):
     message = send(customer_id=ann.public_id, channel="email", text="Your order has shipped.", subject="Shipped")
 
     assert (message.status, message.attempts, message.to_address) == ("sent", 1, "ann@example.com")
@@ -55,6 +55,7 @@ def test_free_text_service_message_is_sent_and_put_on_the_timeline(send, senders
         "Your order has shipped.",
     )
     assert interaction.metadata["message"] == message.public_id
+    assert interaction.created_by == alice.user
     assert [e.state for e in DeliveryEvent.objects.filter(message=message)] == ["queued", "sent"]
     actions = list(AuditEntry.objects.filter(object_id=ann.public_id).values_list("action", flat=True))
     assert {"message.queued", "message.sent", "interaction.recorded"} <= set(actions)

@@ -19,6 +19,7 @@ from cxloop.channels.base import OutboundPayload, SendFailed, SendOutcome, Threa
 from cxloop.core import clock
 from cxloop.core.actor import Actor
 from cxloop.core.errors import CxloopError
+from cxloop.core.permissions import Perm
 from cxloop.events.bus import publish
 from cxloop.interactions import services as interaction_services
 from cxloop.interactions.models import Thread
@@ -122,6 +123,13 @@ def _hold_or_block(message: OutboundMessage) -> bool:
     return False
 
 
+def _author(message: OutboundMessage) -> Actor:
+    """Who the timeline shows as the sender: the staff member who sent it (checked when they did), else the system."""
+    if message.created_by is None:
+        return _actor()
+    return Actor(user=message.created_by, via="messaging", permissions=frozenset({Perm.INTERACTIONS_WRITE}))
+
+
 def _record_on_timeline(message: OutboundMessage, outcome: SendOutcome) -> str:
     """The outbound interaction, threaded by the provider's id so the customer's reply finds it. Never fatal:
     the message is out, and a timeline problem must not make it look unsent (which would send it again)."""
@@ -137,7 +145,8 @@ def _record_on_timeline(message: OutboundMessage, outcome: SendOutcome) -> str:
     )
     try:
         with transaction.atomic():
-            return interaction_services.record_interaction(_actor(), message.customer, data, thread=thread).public_id
+            recorded = interaction_services.record_interaction(_author(message), message.customer, data, thread=thread)
+            return recorded.public_id
     except CxloopError:
         logger.exception("message %s was sent but could not be put on the timeline", message.public_id)
         return ""
@@ -245,7 +254,9 @@ def dispatch(message_id: int) -> str:
     """Send one message if it is due and nobody else has it; returns what happened (for the task result)."""
     if not _claim(message_id):
         return "skipped"
-    message = OutboundMessage.objects.select_related("customer", "template_version__template").get(pk=message_id)
+    message = OutboundMessage.objects.select_related("customer", "created_by", "template_version__template").get(
+        pk=message_id
+    )
     if not _hold_or_block(message):
         return message.status
     _send(message)
