@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "cxloop.portal",
     "cxloop.channels.sms",
     "cxloop.channels.whatsapp",
+    "cxloop.channels.webchat",
     "cxloop.api",
     "cxloop.web",
     "cxloop.worker",
@@ -256,3 +257,22 @@ CXLOOP_MARKETING_CAP = env_str("CXLOOP_MARKETING_CAP", "3/7d")
 CXLOOP_SEND_MAX_ATTEMPTS = env_int("CXLOOP_SEND_MAX_ATTEMPTS", 5)
 # How long a preference-centre link in a message keeps working.
 CXLOOP_PREFERENCE_LINK_DAYS = env_int("CXLOOP_PREFERENCE_LINK_DAYS", 365)
+
+# --- Web chat (docs/channels/webchat.md) -----------------------------------------------------------
+# Websites (scheme://host[:port]) whose pages may embed the widget and call the visitor API; "*": any.
+# This instance's own origin (the demo page) is always allowed.
+CXLOOP_CHAT_ALLOWED_ORIGINS = env_list("CXLOOP_CHAT_ALLOWED_ORIGINS", [])
+CXLOOP_CHAT_MAX_MESSAGE_CHARS = env_int("CXLOOP_CHAT_MAX_MESSAGE_CHARS", 4000)
+# Rate limits (0 turns one off): new chats per client address per hour; messages and contact forms per
+# chat per minute; and the same per client address per minute, across its chats.
+CXLOOP_CHAT_SESSIONS_PER_HOUR = env_int("CXLOOP_CHAT_SESSIONS_PER_HOUR", 20)
+CXLOOP_CHAT_MESSAGES_PER_MINUTE = env_int("CXLOOP_CHAT_MESSAGES_PER_MINUTE", 20)
+CXLOOP_CHAT_IP_WRITES_PER_MINUTE = env_int("CXLOOP_CHAT_IP_WRITES_PER_MINUTE", 120)
+# Server-Sent Events: off makes the widget poll. A stream holds a web thread, so it ends after this many
+# seconds and the browser reconnects; the database is checked every INTERVAL seconds meanwhile.
+CXLOOP_CHAT_SSE = env_bool("CXLOOP_CHAT_SSE", True)
+CXLOOP_CHAT_STREAM_SECONDS = env_float("CXLOOP_CHAT_STREAM_SECONDS", 25.0)
+CXLOOP_CHAT_STREAM_INTERVAL = env_float("CXLOOP_CHAT_STREAM_INTERVAL", 1.0)
+CXLOOP_CHAT_STREAM_HEARTBEAT = env_float("CXLOOP_CHAT_STREAM_HEARTBEAT", 10.0)
+# How long browsers may cache /chat/widget.js before revalidating it (seconds).
+CXLOOP_CHAT_WIDGET_MAX_AGE = env_int("CXLOOP_CHAT_WIDGET_MAX_AGE", 3600)

@@ -16,5 +16,6 @@ urlpatterns = [
     path("phone/", include("cxloop.channels.phone.urls")),
     path("hooks/", include("cxloop.channels.sms.urls")),
     path("hooks/", include("cxloop.channels.whatsapp.urls")),
+    path("chat/", include("cxloop.channels.webchat.urls")),
     path("", include("cxloop.web.urls")),
 ]

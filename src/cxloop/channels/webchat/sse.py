@@ -1,0 +1,66 @@
+"""Server-Sent Events for a WSGI server: a stream that ends by itself.
+
+A WSGI worker thread is held for as long as a stream is open, so each stream closes after
+CXLOOP_CHAT_STREAM_SECONDS (25 s by default); the browser's EventSource reconnects on its own, sending
+Last-Event-ID, and the next stream resumes after that number. Comments keep proxies from timing out an
+idle stream. docs/channels/webchat.md explains the choice and how to serve streams from their own process.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, StreamingHttpResponse
+
+RETRY_MS = 2000
+
+Fetch = Callable[[int], list[dict[str, Any]]]
+
+
+def last_event_id(request: HttpRequest) -> int:
+    """Where to resume: the Last-Event-ID header of a reconnect, else ?after=N; bad values mean 0."""
+    for raw in (request.headers.get("Last-Event-ID", ""), request.GET.get("after", "")):
+        if raw.strip().isdigit():
+            return int(raw.strip())
+    return 0
+
+
+def format_event(event: str, data: dict[str, Any], event_id: int | None = None) -> bytes:
+    lines = [f"id: {event_id}"] if event_id is not None else []
+    lines += [f"event: {event}", f"data: {json.dumps(data, separators=(',', ':'))}"]
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+def events(fetch: Fetch, after: int, *, is_open: Callable[[], bool] = lambda: True) -> Iterator[bytes]:
+    """Lines numbered above `after` as `message` events (id = seq), until the time is up or the chat ends."""
+    seconds = float(settings.CXLOOP_CHAT_STREAM_SECONDS)
+    interval = float(settings.CXLOOP_CHAT_STREAM_INTERVAL)
+    heartbeat = float(settings.CXLOOP_CHAT_STREAM_HEARTBEAT)
+    started = last_beat = time.monotonic()
+    yield f"retry: {RETRY_MS}\n: stream open for {seconds:g}s\n\n".encode()
+    # The database connection is given back by Django's request_finished, sent when the server closes
+    # the response after the last chunk.
+    while True:
+        for item in fetch(after):
+            after = int(item["seq"])
+            last_beat = time.monotonic()
+            yield format_event("message", item, after)
+        now = time.monotonic()
+        if now - started >= seconds or not is_open():
+            break
+        if now - last_beat >= heartbeat:
+            last_beat = now
+            yield b": heartbeat\n\n"
+        time.sleep(max(0.0, min(interval, seconds - (now - started))))
+    yield b": closing, reconnect with Last-Event-ID\n\n"
+
+
+def stream_response(stream: Iterator[bytes]) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(stream, content_type="text/event-stream; charset=utf-8")
+    response["Cache-Control"] = "no-cache, no-store"
+    response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
+    return response
