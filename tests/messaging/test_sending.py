@@ -304,3 +304,29 @@ def test_a_thread_of_another_customer_is_refused(send, senders, ann, system):
         send(customer_id=ann.public_id, channel="email", text="Hi", thread_id=theirs.thread.public_id)
 
     assert refused.value.fields == {"thread_id": "not a thread of this customer"}
+
+
+def test_social_and_chat_messages_go_to_the_customers_handle_and_session(send, senders, db, monkeypatch):
+    from cxloop.channels import registry
+    from tests.messaging.conftest import RecordingSender
+
+    for channel in ("social", "chat"):
+        senders[channel] = RecordingSender(channel)
+        monkeypatch.setitem(registry._senders, channel, senders[channel])
+    customer = customer_services.create_customer(
+        services.preference_centre_actor(),
+        CustomerInput(
+            name="Sam",
+            identities=[
+                IdentityInput(kind="social", network="instagram", value="@Sam.Shop"),
+                IdentityInput(kind="anonymous", value="visitor-42"),
+            ],
+        ),
+    )
+
+    social = send(customer_id=customer.public_id, channel="social", text="Thanks!")
+    explicit = send(customer_id=customer.public_id, channel="social", text="Again", to="Instagram:@SAM.shop")
+    chat = send(customer_id=customer.public_id, channel="chat", text="Hello")
+
+    assert (social.to_address, explicit.to_address, chat.to_address) == ("instagram:sam.shop",) * 2 + ("visitor-42",)
+    assert senders["social"].sent[0].to == "instagram:sam.shop"

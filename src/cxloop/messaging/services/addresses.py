@@ -32,7 +32,16 @@ def canonical_address(channel: str, raw: str, *, region: str = "", field: str = 
         if channel == "whatsapp" and value.isdigit() and not value.startswith("0"):
             value = "+" + value
         return normalize_phone(value, region=region or str(settings.CXLOOP_DEFAULT_REGION), field=field)
-    return value.lstrip("@").lower() if channel == "social" else value
+    if channel == "social":  # "network:handle", as identities of kind social hold it in two fields
+        network, _, handle = value.partition(":")
+        if not handle.strip():
+            raise ValidationError(f"{field}: not network:handle", fields={field: "write it as network:handle"})
+        return f"{network.strip().lower()}:{handle.strip().lstrip('@').lower()}"
+    return value
+
+
+def _address_of(identity: Identity) -> str:
+    return f"{identity.network}:{identity.value}" if identity.kind == IdentityKind.SOCIAL else identity.value
 
 
 def suppression_key(channel: str, raw: str, *, field: str = "address") -> str:
@@ -57,7 +66,7 @@ def default_address(customer: Customer, channel: str) -> str:
             f"The customer has no {kind_names} address to send to.",
             fields={"to": f"the customer has no {kind_names} identity"},
         )
-    return min(candidates, key=lambda identity: _rank(identity, kinds)).value
+    return _address_of(min(candidates, key=lambda identity: _rank(identity, kinds)))
 
 
 def chosen_address(customer: Customer, channel: str, to: str) -> str:
@@ -66,7 +75,7 @@ def chosen_address(customer: Customer, channel: str, to: str) -> str:
         return default_address(customer, channel)
     wanted = canonical_address(channel, to, region=customer.country)
     kinds = CHANNEL_KINDS.get(channel, ())
-    if not any(i.kind in kinds and i.value == wanted for i in customer.identities.all()):
+    if not any(i.kind in kinds and _address_of(i) == wanted for i in customer.identities.all()):
         raise ValidationError(
             "The address is not one of the customer's.", fields={"to": "not one of this customer's identities"}
         )
