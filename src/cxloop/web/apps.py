@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class WebConfig(AppConfig):
     name = "cxloop.web"
     label = "web"
+
+    def ready(self) -> None:
+        from cxloop.web.panels import register_customer_panel
+        from cxloop.web.views.inbox import panel_context
+
+        register_customer_panel(
+            "conversations", "Conversations", "web/inbox/customer_panel.html", panel_context, order=5
+        )

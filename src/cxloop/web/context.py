@@ -7,9 +7,11 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from cxloop.channels import queries as channel_queries
 from cxloop.core.actor import Actor
 from cxloop.core.permissions import Perm
 from cxloop.customers import queries as customer_queries
+from cxloop.interactions import inbox as inbox_queries
 
 _SECTIONS = (
     ("customer", "customers"),
@@ -18,6 +20,10 @@ _SECTIONS = (
     ("audit", "audit"),
     ("token", "tokens"),
     ("attribute", "settings"),
+    ("inbox", "inbox"),
+    ("conversation", "inbox"),
+    ("attachment", "inbox"),
+    ("quarantine", "quarantine"),
 )
 
 
@@ -43,6 +49,15 @@ class Navigation:
         if not self.actor.can(Perm.CUSTOMERS_VIEW):
             return 0
         return customer_queries.pending_suggestions(self.actor).count()
+
+    @cached_property
+    def inbox_awaiting(self) -> int:
+        """Open conversations assigned to the user: the ones waiting for their answer."""
+        return inbox_queries.awaiting_me(self.actor)
+
+    @cached_property
+    def quarantined(self) -> int:
+        return channel_queries.quarantined_count(self.actor)
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:

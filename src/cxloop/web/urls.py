@@ -1,11 +1,13 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from cxloop.web.views import admin_pages, customers, home, merges, profile, timeline
+from cxloop.web.views import admin_pages, customers, home, inbox, merges, profile, quarantine, timeline
 
 app_name = "web"
 
 _customer = "customers/<str:public_id>/"
+_conversation = "inbox/<str:public_id>/"
+_quarantined = "settings/quarantine/<str:public_id>/"
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
@@ -35,10 +37,24 @@ urlpatterns = [
     path("suggestions/<str:suggestion_id>/dismiss/", merges.suggestion_dismiss, name="suggestion-dismiss"),
     path("merges/<str:merge_id>/", merges.merge_detail, name="merge"),
     path("merges/<str:merge_id>/undo/", merges.merge_undo, name="merge-undo"),
+    # inbox
+    path("inbox/", inbox.inbox, name="inbox"),
+    path(_conversation, inbox.conversation, name="conversation"),
+    path(_conversation + "messages/", inbox.conversation_messages, name="conversation-messages"),
+    path(_conversation + "status/", inbox.conversation_status, name="conversation-status"),
+    path(_conversation + "assign/", inbox.conversation_assign, name="conversation-assign"),
+    path(_conversation + "notes/", inbox.conversation_note, name="conversation-note"),
+    path(_conversation + "reply/", inbox.conversation_reply, name="conversation-reply"),
+    path(_conversation + "canned/", inbox.conversation_canned, name="conversation-canned"),
+    path("attachments/<str:public_id>/", inbox.attachment, name="attachment"),
     # running the instance
     path("audit/", admin_pages.audit, name="audit"),
     path("tokens/", admin_pages.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", admin_pages.token_revoke, name="token-revoke"),
     path("settings/attributes/", admin_pages.attribute_settings, name="attributes"),
     path("settings/attributes/<slug:key>/delete/", admin_pages.attribute_delete, name="attribute-delete"),
+    path("settings/quarantine/", quarantine.quarantine, name="quarantine"),
+    path(_quarantined + "raw/", quarantine.quarantine_raw, name="quarantine-raw"),
+    path(_quarantined + "reprocess/", quarantine.quarantine_reprocess, name="quarantine-reprocess"),
+    path(_quarantined + "discard/", quarantine.quarantine_discard, name="quarantine-discard"),
 ]
