@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cxloop.core.bulk import insert_rows, update_rows, update_values
+from cxloop.core.bulk import insert_rows, loaded_objects, new_object, update_rows, update_values
 from cxloop.core.ids import new_public_id
 from cxloop.customers.models import Customer, Identity
-from cxloop.interactions.models import Interaction
+from cxloop.interactions.models import Interaction, Thread
 
 WHEN = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
 
@@ -134,3 +134,78 @@ def test_update_rows_and_values_write_what_they_are_given(db):
     assert (second.name, second.lifecycle_stage, second.attributes) == ("Yan", "loyal", {"vip": True})
     assert (third.name, third.lifecycle_stage) == ("C2", "loyal")
     assert first.updated_at > stamp
+
+
+def _as_built(obj: object) -> tuple[dict[str, object], dict[str, object], dict[str, object]]:
+    """An object's field values, its state and the related objects it holds, as __init__ leaves them."""
+    data = {k: v for k, v in vars(obj).items() if k != "_state"}
+    state = obj._state  # type: ignore[attr-defined]
+    return data, {"adding": state.adding, "db": state.db}, dict(state.fields_cache)
+
+
+def test_new_object_is_what_init_makes(db):
+    # given: a saved customer, an unsaved one, and every kind of keyword (field, foreign key by object, by id)
+    saved = insert_rows([Customer(name="Saved")])[0]
+    unsaved = Customer(name="Unsaved")
+    cases = [
+        (Customer, {}),
+        (Customer, {"public_id": "cus_x", "name": "N", "search_name": "n", "country": "GB"}),
+        (Interaction, {"customer": saved, "thread": None, "channel": "sms", "occurred_at": WHEN, "metadata": {}}),
+        (Interaction, {"customer": unsaved, "created_by": None, "body": "b"}),
+        (Thread, {"customer_id": saved.pk, "channel": "email", "external_ref": "r", "last_activity_at": WHEN}),
+        (Identity, {"customer": saved, "kind": "email", "value": "a@b.c", "match_value": "a@b.c", "is_verified": True}),
+    ]
+
+    for model, values in cases:
+        # when
+        ours, theirs = new_object(model, **values), model(**values)
+
+        # then
+        assert type(ours) is model
+        assert _as_built(ours) == _as_built(theirs)
+
+
+def test_new_object_gives_each_object_its_own_defaults():
+    first, second = new_object(Interaction), new_object(Interaction)
+
+    first.metadata["k"] = 1
+    first.themes.append("x")
+
+    assert (second.metadata, second.themes) == ({}, [])
+
+
+def test_new_object_refuses_unknown_fields():
+    with pytest.raises(TypeError, match="unexpected field 'colour'"):
+        new_object(Customer, colour="red")
+
+
+def test_new_object_is_saved_by_insert_rows_with_its_related_object(db):
+    # given: the customer is saved after the identity was built, as batch resolution does
+    customer = new_object(Customer, name="Later")
+    identity = new_object(Identity, customer=customer, kind="email", value="l@x.com", match_value="l@x.com")
+
+    # when
+    insert_rows([customer])
+    insert_rows([identity])
+
+    # then
+    stored = Identity.objects.select_related("customer").get(pk=identity.pk)
+    assert stored.customer.name == "Later"
+    assert stored.public_id == identity.public_id
+
+
+def test_loaded_objects_are_what_only_gives(db, django_assert_num_queries):
+    # given
+    customers = insert_rows([Customer(name=f"C{n}", country="GB", attributes={"n": n}) for n in range(3)])
+    names = ["id", "public_id", "name", "status", "merged_into_id"]
+    found = Customer.objects.filter(pk__in=[c.pk for c in customers]).order_by("pk")
+
+    # when
+    ours = loaded_objects(Customer, names, found.values_list(*names), using=found.db)
+
+    # then: the same loaded fields and state; the others are deferred and read on access
+    theirs = list(found.only(*names))
+    assert [_as_built(o) for o in ours] == [_as_built(t) for t in theirs]
+    assert [o.get_deferred_fields() for o in ours] == [t.get_deferred_fields() for t in theirs]
+    with django_assert_num_queries(1):
+        assert ours[2].attributes == {"n": 2}

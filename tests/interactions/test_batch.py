@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -358,6 +360,32 @@ def test_queries_are_per_batch_not_per_item(alice, django_assert_max_num_queries
     assert result.stored == 250
     assert Customer.objects.count() == 7 + 70
     assert Thread.objects.count() == 1 + 70
+
+
+def test_a_batch_with_refused_items_is_freed_without_the_garbage_collector(alice):
+    # given: refused items, whose errors (and the errors they were raised from) are kept in the results
+    items = [
+        _item(1, [_email("a1@example.com")]),
+        _item(2, [_email("nope@")]),
+        _item(3, [_email("x@y.z")], channel="?"),
+    ]
+    gc.collect()
+    gc.disable()
+    try:
+        # when
+        result = services.ingest_batch(alice.actor, items)
+        errors = [r.error for r in result.items if r.error is not None]
+        stored = weakref.ref(result.items[0].interaction)  # type: ignore[arg-type]
+        del result
+
+        # then: reference counting alone frees the batch (no cycle through the errors' tracebacks)
+        assert stored() is None
+    finally:
+        gc.enable()
+    assert [list(e.fields) for e in errors] == [["identities[0].value"], ["channel"]]
+    chained = [x for e in errors for x in (e, e.__cause__, e.__context__) if x is not None]
+    assert len(chained) > len(errors)
+    assert all(x.__traceback__ is None for x in chained)
 
 
 def test_outsider_cannot_ingest(charlie):

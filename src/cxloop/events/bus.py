@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
@@ -54,3 +54,16 @@ def _deliver(event: DomainEvent) -> None:
 def publish(event: DomainEvent) -> None:
     """Deliver `event` once the current transaction commits (at once when none is open)."""
     transaction.on_commit(lambda: _deliver(event))
+
+
+def publish_all(events: Sequence[DomainEvent]) -> None:
+    """Deliver `events`, in order, once the current transaction commits: as publish() on each, with one
+    on_commit callback for all of them (a batch service publishes thousands; each callback costs)."""
+    pending = list(events)
+
+    def deliver_all() -> None:
+        for event in pending:
+            _deliver(event)
+
+    if pending:
+        transaction.on_commit(deliver_all)

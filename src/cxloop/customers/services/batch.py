@@ -30,7 +30,7 @@ from django.db import IntegrityError, transaction
 
 from cxloop.core import clock
 from cxloop.core.actor import Actor
-from cxloop.core.bulk import insert_rows, update_rows, update_values
+from cxloop.core.bulk import insert_rows, loaded_objects, new_object, update_rows, update_values
 from cxloop.core.errors import CxloopError, ValidationError
 from cxloop.core.ids import new_public_id
 from cxloop.core.permissions import Perm
@@ -42,7 +42,7 @@ from cxloop.customers.services.profiles import clean_profile
 from cxloop.customers.services.resolution import Resolution, resolve_customer
 from cxloop.customers.services.snapshots import customer_snapshot, identity_snapshot, search_key
 from cxloop.customers.types import IdentityInput
-from cxloop.events.bus import DomainEvent, publish
+from cxloop.events.bus import DomainEvent, publish_all
 from cxloop.privacy.services import AuditRecord, record_audits
 
 _ATTEMPTS = 3
@@ -124,6 +124,33 @@ class _Seen:
         self.slot = slot
 
 
+# What resolution reads of the rows it matches. The objects go back to the caller (Resolution.customer,
+# Resolution.matched) with the other fields deferred, as QuerySet.only() leaves them: read on access. Reading
+# and converting every column (timestamps, attributes) of thousands of rows cost more than resolving them.
+_IDENTITY_FIELDS = [
+    "id",
+    "public_id",
+    "customer_id",
+    "kind",
+    "network",
+    "value",
+    "match_value",
+    "is_verified",
+    "source",
+]
+_CUSTOMER_FIELDS = ["id", "public_id", "name", "search_name", "country", "status", "merged_into_id"]
+
+
+def _identities(**lookup: Any) -> list[Identity]:
+    found = Identity.objects.filter(**lookup)
+    return loaded_objects(Identity, _IDENTITY_FIELDS, found.values_list(*_IDENTITY_FIELDS), using=found.db)
+
+
+def _customers(**lookup: Any) -> list[Customer]:
+    found = Customer.objects.filter(**lookup)
+    return loaded_objects(Customer, _CUSTOMER_FIELDS, found.values_list(*_CUSTOMER_FIELDS), using=found.db)
+
+
 def _key(item: CanonicalIdentity) -> Key:
     return (item.kind, item.network, item.value)
 
@@ -166,7 +193,7 @@ class _Batch:
         rows: dict[int, Identity] = {}
         for (kind, network), values in by_group.items():
             for chunk in _chunks(sorted(values)):
-                rows.update((i.pk, i) for i in Identity.objects.filter(kind=kind, network=network, value__in=chunk))
+                rows.update((i.pk, i) for i in _identities(kind=kind, network=network, value__in=chunk))
         found = {(i.kind, i.network, i.value) for i in rows.values()}
         loose_keys = sorted(
             {
@@ -177,15 +204,16 @@ class _Batch:
             }
         )
         for chunk in _chunks(loose_keys):
-            rows.update((i.pk, i) for i in Identity.objects.filter(kind=IdentityKind.EMAIL, match_value__in=chunk))
+            rows.update((i.pk, i) for i in _identities(kind=IdentityKind.EMAIL, match_value__in=chunk))
         for chunk in _chunks(sorted({i.customer_id for i in rows.values()})):
-            for customer in Customer.objects.filter(pk__in=chunk):
+            for customer in _customers(pk__in=chunk):
                 known = self.slots.get(customer.pk)
                 if known is None:
                     self.slots[customer.pk] = _Slot(customer, saved=True, order=(0, customer.pk))
                 else:
-                    for field in ("name", "search_name", "status", "merged_into_id", "updated_at"):
+                    for field in _CUSTOMER_FIELDS[1:]:
                         setattr(known.customer, field, getattr(customer, field))
+                    known.customer.__dict__.pop("updated_at", None)  # deferred: read again if asked for
         for pk in sorted(rows.keys() - self.indexed):
             identity = rows[pk]
             self._index(_Seen(identity, self.slots[identity.customer_id]))
@@ -284,7 +312,8 @@ class _Batch:
             return None
         if any(s.status == SuggestionStatus.DISMISSED for s in known):
             return None
-        suggestion = MergeSuggestion(
+        suggestion = new_object(
+            MergeSuggestion,
             public_id=new_public_id(MergeSuggestion.PUBLIC_ID_PREFIX),
             customer_a=a.customer,
             customer_b=b.customer,
@@ -332,7 +361,8 @@ class _Batch:
         )
 
     def _create(self, request: PreparedResolution) -> Resolution:
-        customer = Customer(
+        customer = new_object(
+            Customer,
             public_id=new_public_id(Customer.PUBLIC_ID_PREFIX),
             name=request.name,
             search_name=search_key(request.name),
@@ -365,7 +395,8 @@ class _Batch:
             if _key(item) in seen:
                 continue
             seen.add(_key(item))
-            identity = Identity(
+            identity = new_object(
+                Identity,
                 public_id=new_public_id(Identity.PUBLIC_ID_PREFIX),
                 customer=slot.customer,
                 kind=item.kind,
@@ -393,8 +424,7 @@ class _Batch:
         insert_rows(self.new_suggestions)
         update_rows(list(self.raised.values()), ["probability", "evidence", "updated_at"])
         record_audits(self.actor, self.audits)
-        for event in self.events:
-            publish(event)
+        publish_all(self.events)
         for slot in self.slots.values():
             slot.name_filled = False
         for slot in self.new_slots:
