@@ -19,11 +19,16 @@ def test_start_returns_a_session_and_a_token_that_is_kept_only_hashed(new_visito
 
     assert response.status_code == 201
     body = response.json()
-    assert body["id"].startswith("chs_") and body["status"] == "open" and body["last_seq"] == 0
-    assert len(body["token"]) >= 40 and body["stream_key"] and body["streaming"] is True
+    assert body["id"].startswith("chs_")
+    assert body["status"] == "open"
+    assert body["last_seq"] == 0
+    assert len(body["token"]) >= 40
+    assert body["stream_key"]
+    assert body["streaming"] is True
     session = ChatSession.objects.get(public_id=body["id"])
     assert session.token_hash == hash_token(body["token"]) != body["token"]
-    assert session.anonymous_id.startswith("anon_") and session.user_agent == "Mozilla/5.0 test"
+    assert session.anonymous_id.startswith("anon_")
+    assert session.user_agent == "Mozilla/5.0 test"
     assert session.customer is None  # no profile for a visitor who has said nothing yet
 
 
@@ -31,7 +36,8 @@ def test_a_sent_message_is_numbered_and_read_back_after_n(visitor):
     first = visitor.say("Hello, is anyone there?")
     second = visitor.say("  I have a question about boots.\r\n ")
 
-    assert first.status_code == 201 and second.status_code == 201
+    assert first.status_code == 201
+    assert second.status_code == 201
     assert first.json()["message"]["seq"] == 1
     assert second.json()["message"] == {
         "seq": 2,
@@ -40,7 +46,8 @@ def test_a_sent_message_is_numbered_and_read_back_after_n(visitor):
         "created_at": second.json()["message"]["created_at"],
     }
     everything = visitor.poll(0).json()
-    assert [m["seq"] for m in everything["messages"]] == [1, 2] and everything["last_seq"] == 2
+    assert [m["seq"] for m in everything["messages"]] == [1, 2]
+    assert everything["last_seq"] == 2
     after_one = visitor.poll(1).json()["messages"]
     assert [m["text"] for m in after_one] == ["I have a question about boots."]
     assert visitor.poll(2).json()["messages"] == []
@@ -72,7 +79,10 @@ def test_a_message_over_the_limit_is_refused(visitor, settings):
 def test_a_body_that_is_not_a_json_object_is_a_422_not_a_500(visitor):
     for raw in (b"not json", b"[1, 2]", b"\xff\xfe"):
         response = visitor.client.post(
-            f"/chat/api/sessions/{visitor.id}/messages", data=raw, content_type="application/json", headers=visitor.auth()
+            f"/chat/api/sessions/{visitor.id}/messages",
+            data=raw,
+            content_type="application/json",
+            headers=visitor.auth(),
         )
         assert response.status_code == 422, raw
         assert response.json()["error"]["fields"] == {"body": "must be a JSON object"}
@@ -124,7 +134,8 @@ def test_a_closed_chat_takes_no_more_messages(visitor):
     response = visitor.say("hello?")
 
     assert closed.json()["status"] == "closed"
-    assert response.status_code == 409 and response.json()["error"]["code"] == "chat_closed"
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "chat_closed"
 
 
 def test_a_wrong_method_is_405_with_allow(visitor):
@@ -147,7 +158,8 @@ def test_identify_with_a_bad_email_names_the_field(visitor):
 
     assert response.status_code == 422
     fields = response.json()["error"]["fields"]
-    assert set(fields) == {"email"} and fields["email"]
+    assert set(fields) == {"email"}
+    assert fields["email"]
 
 
 def test_identify_reports_every_bad_field_at_once(visitor):
@@ -177,7 +189,8 @@ def test_identify_answers_with_a_confirmation_line(visitor):
 
     assert response.status_code == 200
     message = response.json()["message"]
-    assert message["direction"] == "system" and message["seq"] == 1
+    assert message["direction"] == "system"
+    assert message["seq"] == 1
     assert message["text"] == "Thank you, Ann Lee. If we miss you here, we will reply by email."
     assert visitor.poll(0).json()["messages"][0]["text"] == message["text"]
 
