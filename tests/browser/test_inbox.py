@@ -88,6 +88,29 @@ def test_reply_draft_survives_a_reload_and_the_sent_reply_appears(page, login_as
     assert page.input_value("#id_reply-body") == ""
 
 
+def test_a_canned_reply_is_inserted_into_the_reply_box(page, login_as, alice, ann_thread):
+    from cxloop.messaging import services as messaging_services
+    from cxloop.messaging.types import TemplateContent
+
+    messaging_services.create_template(
+        Actor.system("test"),
+        key="refund-done",
+        name="Refund done",
+        channel="social",
+        content=TemplateContent(locale="en", body_text="Hi {{ customer.first_name }}, your refund is on its way."),
+    )
+    login_as(alice)
+    page.goto(f"/inbox/{ann_thread.public_id}/")
+
+    page.fill("#id_reply-body", "Thanks for waiting.")
+    page.select_option("#canned-picker", "refund-done")
+    page.locator("#canned-status", has_text="Inserted").wait_for()
+
+    assert page.input_value("#id_reply-body") == "Thanks for waiting.\nHi Ann, your refund is on its way."
+    page.reload()
+    assert page.input_value("#id_reply-body") == "Thanks for waiting.\nHi Ann, your refund is on its way."
+
+
 def test_keyboard_opens_a_conversation_from_the_list(page, login_as, alice, ann_thread):
     login_as(alice)
     page.goto("/inbox/")

@@ -245,6 +245,30 @@ def test_conversation_shows_messages_oldest_first_the_customer_and_their_other_c
     assert f'href="/inbox/{other.public_id}/"' not in html
 
 
+def test_an_unknown_conversation_is_404_and_a_forged_cursor_422(web, alice):
+    thread = social("@a")
+    client = web(alice)
+
+    assert client.get("/inbox/thr_nothing/").status_code == 404
+    assert client.get(f"/inbox/{thread.public_id}/?cursor=forged").status_code == 422
+    assert client.get(f"/inbox/{thread.public_id}/messages/?cursor=forged", **HTMX).status_code == 422
+
+
+def test_a_reply_sent_without_javascript_clears_only_its_own_draft(web, alice, senders):
+    thread = social("@ann")
+    client = web(alice)
+
+    response = client.post(
+        f"/inbox/{thread.public_id}/reply/",
+        {"reply-channel": "social", "reply-body": "Plain form", "reply-idempotency_key": "nojs"},
+    )
+    first = page_of(client, response["Location"].split("#")[0])
+    second = page_of(client, f"/inbox/{thread.public_id}/")
+
+    assert "data-draft-clear" in first
+    assert "data-draft-clear" not in second
+
+
 def test_a_long_conversation_pages_back_in_time(web, alice, system):
     thread = social("@ann", text="message 0", id="m-0")
     start = clock.now() - timedelta(hours=2)

@@ -165,7 +165,10 @@ def conversation_context(
     channels = reply_channels(customer, thread)
     if reply_form is None:
         reply_form = _reply_form(thread, channels, **_canned_initial(request, actor, thread))
-    cleared = request.session.pop(DRAFT_SESSION_KEY, None) if DRAFT_SESSION_KEY in request.session else None
+    # Only this conversation's draft: the flag may be the customer page's, which must not lose it here.
+    cleared = request.session.get(DRAFT_SESSION_KEY) == draft_key(thread)
+    if cleared:
+        del request.session[DRAFT_SESSION_KEY]
     return {
         "customer": customer,
         "identities": list(customer.identities.all()),
@@ -175,7 +178,7 @@ def conversation_context(
         "assign_form": _assign_form(actor, thread),
         "canned": _canned(actor, channels),
         "draft_key": draft_key(thread),
-        "draft_clear": cleared == draft_key(thread),
+        "draft_clear": cleared,
         "statuses": ThreadStatus.choices,
         "can_write": actor.can(Perm.INTERACTIONS_WRITE),
         "can_assign": actor.can(Perm.CONVERSATIONS_ASSIGN),
