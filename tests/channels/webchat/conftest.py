@@ -19,6 +19,17 @@ def _chat_settings(settings) -> None:  # type: ignore[no-untyped-def]
     settings.CXLOOP_CHAT_SESSIONS_PER_HOUR = 50
     settings.CXLOOP_CHAT_MESSAGES_PER_MINUTE = 50
     settings.CXLOOP_CHAT_IP_WRITES_PER_MINUTE = 500
+    settings.CXLOOP_CHAT_MAX_STREAMS = 3
+
+
+@pytest.fixture(autouse=True)
+def _streams_give_their_slots_back():  # type: ignore[no-untyped-def]
+    """Every stream a test opened and closed must have given its thread slot back."""
+    from cxloop.channels.webchat import sse
+
+    sse.slots.open = 0
+    yield
+    assert sse.slots.open == 0, "a closed stream kept its slot"
 
 
 @dataclass

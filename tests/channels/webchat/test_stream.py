@@ -81,6 +81,7 @@ def test_the_stream_takes_the_token_in_a_header_too(visitor):
     response = visitor.client.get(f"/chat/api/sessions/{visitor.id}/stream", headers=visitor.auth())
 
     assert response.status_code == 200
+    read_stream(response)
 
 
 def test_the_stream_needs_the_key_of_its_own_session(visitor, new_visitor):
@@ -116,6 +117,22 @@ def test_a_stream_from_an_allowed_origin_has_cors_headers(visitor):
 
     assert response["Access-Control-Allow-Origin"] == "https://shop.example"
     read_stream(response)
+
+
+def test_over_the_stream_cap_a_stream_is_refused_so_the_widget_polls(visitor, settings):
+    settings.CXLOOP_CHAT_MAX_STREAMS = 2
+    first, second = open_stream(visitor), open_stream(visitor)
+
+    refused = open_stream(visitor)
+    first.close()  # what the server does when a stream ends or its client leaves
+    again = open_stream(visitor)
+
+    assert first.status_code == second.status_code == 200
+    assert refused.status_code == 503
+    assert refused.json()["error"]["code"] == "streaming_busy"
+    assert again.status_code == 200
+    second.close()
+    again.close()
 
 
 # --- the agent's stream ----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ idle stream. docs/channels/webchat.md explains the choice and how to serve strea
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -59,8 +60,55 @@ def events(fetch: Fetch, after: int, *, is_open: Callable[[], bool] = lambda: Tr
     yield b": closing, reconnect with Last-Event-ID\n\n"
 
 
+class _Slots:
+    """Streams open in this process. Each holds a server thread, so past CXLOOP_CHAT_MAX_STREAMS a stream is
+    refused (the widget then polls) rather than leaving no thread for the staff UI and the API."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.open = 0
+
+    def take(self) -> bool:
+        with self._lock:
+            if self.open >= int(settings.CXLOOP_CHAT_MAX_STREAMS):
+                return False
+            self.open += 1
+            return True
+
+    def give_back(self) -> None:
+        with self._lock:
+            self.open = max(0, self.open - 1)
+
+
+slots = _Slots()
+
+
+class _Held:
+    """The stream's iterator, giving its slot back when the server closes the response (always, even when
+    the client left before the first byte, which a generator's `finally` would not see)."""
+
+    def __init__(self, stream: Iterator[bytes]) -> None:
+        self._stream = stream
+        self._held = True
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self._stream)
+
+    def close(self) -> None:
+        close = getattr(self._stream, "close", None)
+        if close is not None:
+            close()
+        if self._held:
+            self._held = False
+            slots.give_back()
+
+
 def stream_response(stream: Iterator[bytes]) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(stream, content_type="text/event-stream; charset=utf-8")
+    """The response for an open slot (the caller took it with `slots.take()`); it gives the slot back."""
+    response = StreamingHttpResponse(_Held(stream), content_type="text/event-stream; charset=utf-8")
     response["Cache-Control"] = "no-cache, no-store"
     response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
     return response

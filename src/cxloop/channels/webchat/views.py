@@ -194,7 +194,15 @@ def stream(request: HttpRequest, session_id: str) -> HttpResponseBase:
         raise TokenRequiredError("Send the chat token as a bearer token, or the stream key as ?key=.")
     session = services.authenticate(session_id, token=token, key=key)
     services.touch(session)
+    _take_slot()
     return sse.stream_response(_lines(session, sse.last_event_id(request)))
+
+
+def _take_slot() -> None:
+    if not sse.slots.take():
+        raise StreamingOffError(
+            "Too many open streams here just now; poll the messages instead.", code="streaming_busy"
+        )
 
 
 def _lines(session: ChatSession, after: int, directions: tuple[str, ...] = ()) -> Any:
@@ -213,6 +221,7 @@ def agent_stream(request: HttpRequest, thread_id: str) -> HttpResponseBase:
         return error_response(TokenRequiredError("Log in to follow a chat.", code="login_required"))
     try:
         session = queries.session_for_thread(Actor.for_user(request.user), thread_id)
+        _take_slot()
     except CxloopError as exc:
         return error_response(exc)
     return sse.stream_response(_lines(session, sse.last_event_id(request)))
