@@ -169,6 +169,23 @@ def test_pages_by_cursor_without_overlap(web, alice):
     assert "Older conversations" not in second
 
 
+def test_list_and_conversation_queries_stay_bounded(web, bob, alice, django_assert_max_num_queries):
+    threads = [social(f"@q{i}", f"Q {i}") for i in range(25)]
+    for thread in threads[:10]:
+        conversations.assign_thread(bob.actor, thread, user=alice.user)
+    for index in range(20):
+        social("@q0", "Q 0", text=f"more {index}", id=f"more-{index}")
+    client = web(bob)
+
+    with django_assert_max_num_queries(10):
+        listing = client.get("/inbox/")
+    with django_assert_max_num_queries(14):
+        conversation = client.get(f"/inbox/{threads[0].public_id}/")
+
+    assert listing.status_code == 200
+    assert conversation.status_code == 200
+
+
 def test_bad_filters_answer_422_not_500(web, alice):
     client = web(alice)
 

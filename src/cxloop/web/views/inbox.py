@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.files.storage import default_storage
+from django.db.models import prefetch_related_objects
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -109,6 +110,7 @@ def draft_key(thread: Thread) -> str:
 
 def reply_channels(customer: Customer, thread: Thread) -> list[tuple[str, str]]:
     """Channels the customer has an address on and cxloop can send on: the conversation's own first."""
+    prefetch_related_objects([customer], "identities")  # read once, then by every default_address below
     kinds = {identity.kind for identity in customer.identities.all()}
     sendable = set(registry.sendable_channels())
     found = [
