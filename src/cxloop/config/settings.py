@@ -274,7 +274,7 @@ CXLOOP_CHAT_SSE = env_bool("CXLOOP_CHAT_SSE", True)
 CXLOOP_CHAT_STREAM_SECONDS = env_float("CXLOOP_CHAT_STREAM_SECONDS", 25.0)
 CXLOOP_CHAT_STREAM_INTERVAL = env_float("CXLOOP_CHAT_STREAM_INTERVAL", 1.0)
 CXLOOP_CHAT_STREAM_HEARTBEAT = env_float("CXLOOP_CHAT_STREAM_HEARTBEAT", 10.0)
-# How long browsers may cache /chat/widget.js before revalidating it (seconds).
-CXLOOP_CHAT_WIDGET_MAX_AGE = env_int("CXLOOP_CHAT_WIDGET_MAX_AGE", 3600)
 # Open streams per web process at most (each holds one of its threads); over it, widgets poll instead.
 CXLOOP_CHAT_MAX_STREAMS = env_int("CXLOOP_CHAT_MAX_STREAMS", 3)
+# How long browsers may cache /chat/widget.js before revalidating it (seconds).
+CXLOOP_CHAT_WIDGET_MAX_AGE = env_int("CXLOOP_CHAT_WIDGET_MAX_AGE", 3600)

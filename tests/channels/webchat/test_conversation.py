@@ -170,3 +170,14 @@ def test_a_customer_export_includes_the_chat(visitor, system):
 
     assert exported[0]["id"] == visitor.id
     assert [m["text"] for m in exported[0]["messages"]] == ["Export me"]  # type: ignore[index]
+
+
+def test_deleting_the_customer_deletes_their_chats(visitor, bob):
+    visitor.say("Forget me")
+    customer = session_of(visitor).customer
+    assert customer is not None
+
+    customer_services.delete_customer(bob.actor, customer)
+
+    assert not ChatSession.objects.exists()
+    assert not ChatMessage.objects.exists()
