@@ -57,12 +57,15 @@ def list_messages(
     customer: str = "",
     channel: str = "",
     status: str = "",
+    thread: str = "",
     cursor: str | None = None,
     limit: int = 25,
 ) -> Page[OutboundMessage]:
     qs = _messages(actor)
     if customer:
         qs = qs.filter(customer__public_id=customer)
+    if thread:
+        qs = qs.filter(thread_ref=thread)
     if channel:
         if channel not in CHANNEL_KINDS:
             raise ValidationError("Unknown channel.", fields={"channel": f"must be one of {', '.join(CHANNEL_KINDS)}"})

@@ -64,9 +64,11 @@ class Bubble:
 
 
 def thread_messages(actor: Actor, thread: Thread) -> list[OutboundMessage]:
-    """Outbound messages sent in this conversation, among the customer's most recent ones."""
-    page = messaging_queries.list_messages(actor, customer=thread.customer.public_id, limit=MESSAGES_LOOKBACK)
-    return [message for message in page.items if message.thread_ref == thread.public_id]
+    """Outbound messages sent in this conversation (the most recent ones, for their delivery status)."""
+    page = messaging_queries.list_messages(
+        actor, customer=thread.customer.public_id, thread=thread.public_id, limit=MESSAGES_LOOKBACK
+    )
+    return page.items
 
 
 def _email_document(interaction: Interaction) -> str:
