@@ -22,11 +22,16 @@ from cxloop.accounts.models import ApiToken, User
 from cxloop.api.main import api as ninja_api
 from cxloop.channels import services as channel_services
 from cxloop.channels.base import RawPayload
+from cxloop.core import clock
 from cxloop.core.actor import Actor
 from cxloop.core.permissions import Perm
 from cxloop.customers import services as customer_services
 from cxloop.customers.models import AttributeDefinition, Customer, Identity, Merge, MergeSuggestion
-from cxloop.interactions.models import Interaction
+from cxloop.interactions import conversations
+from cxloop.interactions.models import Interaction, Thread
+from cxloop.messaging import services as messaging_services
+from cxloop.messaging.models import ConsentRecord, OutboundMessage, Suppression, Template, TemplateVersion
+from cxloop.messaging.types import SendRequest, TemplateContent
 from cxloop.privacy.models import AuditEntry
 from tests.conftest import Member
 from tests.customers.factories import AttributeDefinitionFactory, CustomerFactory, IdentityFactory
@@ -62,6 +67,18 @@ def _identity(world: World, member: Member) -> dict[str, Any]:
 
 def _inbound(world: World, member: Member) -> dict[str, Any]:
     return {"inbound_id": world["inbound"].public_id}
+
+
+def _conversation(world: World, member: Member) -> dict[str, Any]:
+    return {"conversation_id": world["thread"].public_id}
+
+
+def _template(world: World, member: Member) -> dict[str, Any]:
+    return {"key": "welcome"}
+
+
+def _version(world: World) -> dict[str, Any]:
+    return {"locale": "en", "body_text": "Hello {{ customer.first_name }}"}
 
 
 ITEM = {
@@ -146,6 +163,62 @@ ACCESS: dict[tuple[str, str], Rule] = {
         frozenset({Perm.INTERACTIONS_WRITE, Perm.CUSTOMERS_EDIT}),
         body=lambda w: {"number": "+447700900555", "direction": "inbound", "outcome": "missed"},
     ),
+    ("GET", "/api/v1/conversations"): Rule(frozenset({Perm.INTERACTIONS_VIEW})),
+    ("GET", "/api/v1/conversations/{conversation_id}"): Rule(frozenset({Perm.INTERACTIONS_VIEW}), _conversation),
+    ("GET", "/api/v1/conversations/{conversation_id}/messages"): Rule(
+        frozenset({Perm.INTERACTIONS_VIEW}), _conversation
+    ),
+    ("POST", "/api/v1/conversations/{conversation_id}/assign"): Rule(
+        frozenset({Perm.INTERACTIONS_VIEW, Perm.INTERACTIONS_WRITE, Perm.CONVERSATIONS_ASSIGN}),
+        _conversation,
+        body=lambda w: {"assignee": "bob"},
+    ),
+    ("POST", "/api/v1/conversations/{conversation_id}/status"): Rule(
+        frozenset({Perm.INTERACTIONS_VIEW, Perm.INTERACTIONS_WRITE}), _conversation, body=lambda w: {"status": "closed"}
+    ),
+    ("POST", "/api/v1/conversations/{conversation_id}/notes"): Rule(
+        frozenset({Perm.INTERACTIONS_VIEW, Perm.INTERACTIONS_WRITE}), _conversation, body=lambda w: {"body": "VIP"}
+    ),
+    ("POST", "/api/v1/messages"): Rule(
+        frozenset({Perm.INTERACTIONS_WRITE}),
+        body=lambda w: {"customer": w["customer"].public_id, "channel": "email", "text": "Hello"},
+    ),
+    ("GET", "/api/v1/messages"): Rule(frozenset({Perm.INTERACTIONS_VIEW})),
+    ("GET", "/api/v1/messages/{message_id}"): Rule(
+        frozenset({Perm.INTERACTIONS_VIEW}), lambda w, m: {"message_id": w["message"].public_id}
+    ),
+    ("GET", "/api/v1/templates"): Rule(frozenset({Perm.INTERACTIONS_VIEW})),
+    ("POST", "/api/v1/templates"): Rule(
+        frozenset({Perm.CHANNELS_MANAGE}),
+        body=lambda w: {"key": "another", "name": "Another", "channel": "email", "content": _version(w)},
+    ),
+    ("GET", "/api/v1/templates/{key}"): Rule(frozenset({Perm.INTERACTIONS_VIEW}), _template),
+    ("PATCH", "/api/v1/templates/{key}"): Rule(
+        frozenset({Perm.CHANNELS_MANAGE}), _template, body=lambda w: {"name": "Renamed"}
+    ),
+    ("DELETE", "/api/v1/templates/{key}"): Rule(frozenset({Perm.CHANNELS_MANAGE}), _template),
+    ("GET", "/api/v1/templates/{key}/versions"): Rule(frozenset({Perm.INTERACTIONS_VIEW}), _template),
+    ("POST", "/api/v1/templates/{key}/versions"): Rule(
+        frozenset({Perm.CHANNELS_MANAGE}), _template, body=lambda w: {**_version(w), "body_text": "Hi again"}
+    ),
+    ("POST", "/api/v1/templates/{key}/preview"): Rule(
+        frozenset({Perm.INTERACTIONS_VIEW, Perm.CUSTOMERS_VIEW}),
+        _template,
+        body=lambda w: {"customer": w["customer"].public_id},
+    ),
+    ("GET", "/api/v1/customers/{customer_id}/consents"): Rule(frozenset({Perm.CUSTOMERS_VIEW}), _customer),
+    ("POST", "/api/v1/customers/{customer_id}/consents"): Rule(
+        frozenset({Perm.CUSTOMERS_EDIT}),
+        _customer,
+        body=lambda w: {"changes": [{"channel": "email", "purpose": "marketing", "granted": True}]},
+    ),
+    ("GET", "/api/v1/suppressions"): Rule(frozenset({Perm.CUSTOMERS_VIEW})),
+    ("POST", "/api/v1/suppressions"): Rule(
+        frozenset({Perm.CHANNELS_MANAGE}), body=lambda w: {"channel": "email", "address": "else@example.com"}
+    ),
+    ("DELETE", "/api/v1/suppressions/{suppression_id}"): Rule(
+        frozenset({Perm.CHANNELS_MANAGE}), lambda w, m: {"suppression_id": w["suppression"].public_id}
+    ),
     ("POST", "/api/v1/inbound/email"): Rule(
         frozenset({Perm.INTERACTIONS_WRITE}),
         body=lambda w: {"raw_base64": base64.b64encode(b"From: ann@example.com\r\n\r\nHi").decode()},
@@ -189,6 +262,12 @@ def _fingerprint() -> tuple[Any, ...]:
         list(AttributeDefinition.objects.order_by("pk").values_list("pk", "key")),
         list(ApiToken.objects.order_by("pk").values_list("pk", "revoked_at")),
         AuditEntry.objects.count(),
+        list(Thread.objects.order_by("pk").values_list("pk", "status", "assigned_to_id")),
+        list(OutboundMessage.objects.order_by("pk").values_list("pk", "status")),
+        list(Template.objects.order_by("pk").values_list("pk", "name", "is_active")),
+        TemplateVersion.objects.count(),
+        ConsentRecord.objects.count(),
+        list(Suppression.objects.order_by("pk").values_list("pk", flat=True)),
     )
 
 
@@ -208,7 +287,20 @@ def world(db: None) -> World:
         system, first, second, probability=0.9, source="staff", evidence={"why": "test"}
     )
     inbound = channel_services.receive(RawPayload(channel="social", data=b"not json", source="test"))
+    thread = conversations.open_thread(
+        customer, "email", subject="Card", normalized_subject="card", external_ref="m1@example.com", at=clock.now()
+    )
+    messaging_services.create_template(
+        system, key="welcome", name="Welcome", channel="email", content=TemplateContent(locale="en", body_text="Hi")
+    )
+    message = messaging_services.send_message(
+        system, SendRequest(customer_id=customer.public_id, channel="email", text="Hello")
+    )
+    suppression, _ = messaging_services.suppress_address(system, "email", "gone@example.com", "manual")
     return {
+        "thread": thread,
+        "message": message,
+        "suppression": suppression,
         "inbound": inbound,
         "customer": customer,
         "identity": identity,

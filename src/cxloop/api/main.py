@@ -13,6 +13,7 @@ from cxloop.channels.api import router as inbound_router
 from cxloop.channels.phone.api import router as calls_router
 from cxloop.customers.api import router as customers_router
 from cxloop.interactions.api import router as interactions_router
+from cxloop.interactions.conversations_api import router as conversations_router
 from cxloop.messaging.api import router as messaging_router
 from cxloop.privacy.api import router as audit_router
 
@@ -35,4 +36,5 @@ api.add_router("/", tokens_router)
 api.add_router("/", audit_router)
 api.add_router("/", inbound_router)
 api.add_router("/", calls_router)
+api.add_router("/", conversations_router)
 api.add_router("/", messaging_router)
