@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.core.signals import request_finished
+from django.db import close_old_connections
 from django.test import Client
 
 from cxloop.channels.webchat import services
@@ -17,6 +19,16 @@ pytestmark = pytest.mark.django_db
 def open_stream(visitor, *, key: str | None = None, **headers: str):  # type: ignore[no-untyped-def]
     query = {"key": visitor.stream_key if key is None else key}
     return visitor.client.get(f"/chat/api/sessions/{visitor.id}/stream", query, headers=headers)
+
+
+def hang_up(response) -> None:  # type: ignore[no-untyped-def]
+    """Close a stream unread, as the server does when its client leaves (without the server's request_finished
+    closing the test's database connection, which Django's test client avoids the same way)."""
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
 
 
 def agent_line(visitor, text: str) -> None:  # type: ignore[no-untyped-def]
@@ -124,15 +136,15 @@ def test_over_the_stream_cap_a_stream_is_refused_so_the_widget_polls(visitor, se
     first, second = open_stream(visitor), open_stream(visitor)
 
     refused = open_stream(visitor)
-    first.close()  # what the server does when a stream ends or its client leaves
+    hang_up(first)
     again = open_stream(visitor)
 
     assert first.status_code == second.status_code == 200
     assert refused.status_code == 503
     assert refused.json()["error"]["code"] == "streaming_busy"
     assert again.status_code == 200
-    second.close()
-    again.close()
+    hang_up(second)
+    hang_up(again)
 
 
 # --- the agent's stream ----------------------------------------------------------------------------
