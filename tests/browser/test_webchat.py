@@ -2,7 +2,8 @@
 
 A visitor opens the widget with the keyboard and writes; the line reaches the customer's timeline; an
 agent's reply, sent through the distribution service, appears without a reload (over Server-Sent
-Events, not polling); a reload keeps the conversation; axe finds nothing with the panel open.
+Events, not polling); a reload keeps the conversation; axe finds nothing with the panel open; and when
+the stream is refused, the widget polls instead.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from pathlib import Path
 import axe_playwright_python
 import pytest
 
+from cxloop.channels.base import OutboundPayload
 from cxloop.channels.webchat.models import ChatSession
+from cxloop.channels.webchat.sender import ChatSender
 from cxloop.interactions.models import Interaction
 from cxloop.messaging import services as messaging_services
 from cxloop.messaging.types import SendRequest
@@ -161,3 +164,21 @@ def test_the_demo_page_with_the_panel_open_has_no_accessibility_violations(page,
 
     violations = [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']]}" for v in result["violations"]]
     assert violations == []
+
+
+def test_when_the_stream_is_refused_the_widget_polls_and_still_gets_the_reply(
+    page, live_server, settings, requests_seen
+):
+    settings.CXLOOP_CHAT_MAX_STREAMS = 0  # every stream answers 503, which EventSource does not retry
+    page.goto("/chat/demo/")
+    page.locator("#cxloop-chat .launcher").click()
+    page.locator("#cx-text").fill("Are you there?")
+    page.keyboard.press("Enter")
+    page.locator("#cxloop-chat .msg.visitor").filter(has_text="Are you there?").wait_for()
+
+    session = ChatSession.objects.get()
+    ChatSender().send(OutboundPayload(message_ref="msg_poll", channel="chat", to=session.anonymous_id, text="We are!"))
+
+    page.locator("#cxloop-chat .msg.agent").filter(has_text="We are!").wait_for()
+    assert [url for url in requests_seen if "/stream?key=" in url]
+    assert [url for url in requests_seen if "/messages?after=" in url]
