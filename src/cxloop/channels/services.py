@@ -186,7 +186,6 @@ def _record_item(actor: Actor, inbound: InboundMessage, item: ParsedInbound) -> 
         actor, customer, replace(data, metadata=metadata, raw_ref=inbound.public_id), thread=thread
     )
     _store_attachments(inbound, interaction, item.attachments)
-    conversations.note_inbound(thread, occurred_at, reopen=item.kind == "message")
     address = _address_of(item.identities, customer.country)
     publish(
         InboundReceived(

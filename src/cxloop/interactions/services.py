@@ -20,8 +20,9 @@ from cxloop.customers import services as customer_services
 from cxloop.customers.models import Customer
 from cxloop.customers.types import IdentityInput
 from cxloop.events.bus import publish, publish_all
+from cxloop.interactions.conversations import note_inbound, note_outbound
 from cxloop.interactions.events import InteractionRecorded
-from cxloop.interactions.models import Channel, Direction, Interaction, Thread
+from cxloop.interactions.models import Channel, Direction, Interaction, Thread, ThreadStatus
 from cxloop.interactions.types import InboundItem, InteractionInput
 from cxloop.privacy.services import AuditRecord, record_audit, record_audits
 
@@ -134,6 +135,20 @@ def build_interaction(
     )
 
 
+def _reopens(data: InteractionInput) -> bool:
+    """A customer's own message reopens the conversation; an auto-reply or a bounce does not."""
+    return bool(data.metadata.get("kind", "message") == "message")
+
+
+def _note_activity(thread: Thread, data: InteractionInput, occurred_at: datetime) -> None:
+    """Keep the inbox state: who spoke last, and so whether the conversation waits on us or on them."""
+    if data.direction == Direction.INBOUND:
+        note_inbound(thread, occurred_at, reopen=_reopens(data))
+    elif data.direction == Direction.OUTBOUND:
+        # Whatever channel the answer went out on, the conversation now waits on the customer.
+        note_outbound(thread, occurred_at)
+
+
 @transaction.atomic
 def record_interaction(
     actor: Actor, customer: Customer, data: InteractionInput, *, thread: Thread | None = None
@@ -149,6 +164,8 @@ def record_interaction(
         thread = _thread_for(customer, data, occurred_at)
     interaction = build_interaction(actor, customer, data, occurred_at, thread)
     interaction.save()
+    if thread is not None:
+        _note_activity(thread, data, occurred_at)
     record_audit(
         actor,
         "interaction.recorded",
@@ -243,7 +260,18 @@ _CHUNK = 500  # customer ids per IN (...) list when looking up threads
 ThreadKey = tuple[int, str, str]
 # What batch ingest reads of existing threads; the objects reach the caller as interaction.thread with the
 # other fields deferred (read on access), as QuerySet.only() leaves them.
-_THREAD_FIELDS = ("id", "public_id", "customer_id", "channel", "subject", "external_ref", "last_activity_at")
+_THREAD_FIELDS = (
+    "id",
+    "public_id",
+    "customer_id",
+    "channel",
+    "subject",
+    "external_ref",
+    "last_activity_at",
+    "last_inbound_at",
+    "last_outbound_at",
+    "status",
+)
 
 
 @dataclass
@@ -300,6 +328,27 @@ def _chunked(values: Sequence[T]) -> Iterator[Sequence[T]]:
         yield values[start : start + _CHUNK]
 
 
+def _advance(
+    thread: Thread, key: ThreadKey, newest: dict[ThreadKey, datetime], spoke: dict[str, dict[ThreadKey, datetime]]
+) -> bool:
+    """Move a thread's activity and inbox state forward to what a batch brought; False when nothing changed."""
+    changed = False
+    if thread.last_activity_at is None or thread.last_activity_at < newest[key]:
+        thread.last_activity_at, changed = newest[key], True
+    inbound, outbound = spoke[Direction.INBOUND].get(key), spoke[Direction.OUTBOUND].get(key)
+    if inbound is not None and (thread.last_inbound_at is None or thread.last_inbound_at < inbound):
+        thread.last_inbound_at, changed = inbound, True
+    if outbound is not None and (thread.last_outbound_at is None or thread.last_outbound_at < outbound):
+        thread.last_outbound_at, changed = outbound, True
+    if inbound is not None or outbound is not None:
+        last_in, last_out = thread.last_inbound_at, thread.last_outbound_at
+        waiting = last_out is not None and (last_in is None or last_out >= last_in)
+        status = ThreadStatus.WAITING if waiting else ThreadStatus.OPEN
+        if thread.status != status:
+            thread.status, changed = status, True
+    return changed
+
+
 def _threads_for_batch(
     entries: list[tuple[Customer, InteractionInput, datetime]], now: datetime
 ) -> dict[ThreadKey, Thread]:
@@ -310,11 +359,15 @@ def _threads_for_batch(
     """
     first_subject: dict[ThreadKey, str] = {}
     newest: dict[ThreadKey, datetime] = {}
+    spoke: dict[str, dict[ThreadKey, datetime]] = {Direction.INBOUND: {}, Direction.OUTBOUND: {}}
     for customer, data, occurred_at in entries:
         if data.thread_ref:
             key = (customer.pk, data.channel, data.thread_ref[:255])
             first_subject.setdefault(key, data.subject[:300])
             newest[key] = max(newest.get(key, occurred_at), occurred_at)
+            side = spoke.get(data.direction)
+            if side is not None and (data.direction == Direction.OUTBOUND or _reopens(data)):
+                side[key] = max(side.get(key, occurred_at), occurred_at)
     threads: dict[ThreadKey, Thread] = {}
     for chunk in _chunked(sorted({key[0] for key in first_subject})):
         customer_ids = set(chunk)
@@ -323,16 +376,13 @@ def _threads_for_batch(
         rows = found.values_list(*_THREAD_FIELDS)
         for thread in loaded_objects(Thread, _THREAD_FIELDS, rows, using=found.db):
             threads.setdefault((thread.customer_id, thread.channel, thread.external_ref), thread)
-    stale = [
-        thread
-        for key, thread in threads.items()
-        if key in newest and thread.last_activity_at < newest[key]  # type: ignore[operator]
-    ]
-    for thread in stale:
-        thread.last_activity_at = newest[(thread.customer_id, thread.channel, thread.external_ref)]
-    update_rows(stale, ["last_activity_at", "updated_at"])
-    created = [
-        new_object(
+    stale = [thread for key, thread in threads.items() if key in newest and _advance(thread, key, newest, spoke)]
+    update_rows(stale, ["last_activity_at", "last_inbound_at", "last_outbound_at", "status", "updated_at"])
+    created = []
+    for key, subject in first_subject.items():
+        if key in threads:
+            continue
+        thread = new_object(
             Thread,
             public_id=new_public_id(Thread.PUBLIC_ID_PREFIX),
             customer_id=key[0],
@@ -340,10 +390,12 @@ def _threads_for_batch(
             external_ref=key[2],
             subject=subject,
             last_activity_at=newest[key],
+            last_inbound_at=None,
+            last_outbound_at=None,
+            status=ThreadStatus.OPEN,
         )
-        for key, subject in first_subject.items()
-        if key not in threads
-    ]
+        _advance(thread, key, newest, spoke)
+        created.append(thread)
     insert_rows(created)
     threads.update({(t.customer_id, t.channel, t.external_ref): t for t in created})
     return threads
