@@ -181,12 +181,13 @@ def _record_item(actor: Actor, inbound: InboundMessage, item: ParsedInbound) -> 
     customer = resolution.customer
     occurred_at = data.occurred_at or inbound.received_at
     thread = _thread_for(customer, item, occurred_at)
-    metadata = {**data.metadata, "inbound": inbound.public_id, "kind": item.kind}
+    address = _address_of(item.identities, customer.country)
+    # The address it came from: a reply in this conversation goes back to it (messaging reads it).
+    metadata = {**data.metadata, "inbound": inbound.public_id, "kind": item.kind, "address": address}
     interaction = record_interaction(
         actor, customer, replace(data, metadata=metadata, raw_ref=inbound.public_id), thread=thread
     )
     _store_attachments(inbound, interaction, item.attachments)
-    address = _address_of(item.identities, customer.country)
     publish(
         InboundReceived(
             inbound_id=inbound.public_id,

@@ -142,6 +142,27 @@ def _content(actor: Actor, customer: Customer, request: SendRequest) -> tuple[Re
     return templates.render_version(version, context), version, template.purpose
 
 
+def _thread_address(customer: Customer, thread: Thread | None, channel: str) -> str:
+    """The address the customer last wrote from in this conversation on `channel` (their chat, their
+    work email), when it is still theirs; empty to let the default address apply."""
+    if thread is None:
+        return ""
+    latest = (
+        Interaction.objects.filter(thread=thread, channel=channel, direction="inbound")
+        .order_by("-occurred_at", "-id")
+        .values_list("metadata", flat=True)
+        .first()
+    )
+    address = latest.get("address", "") if isinstance(latest, dict) else ""
+    if not isinstance(address, str) or not address:
+        return ""
+    try:
+        chosen_address(customer, channel, address)
+    except ValidationError:
+        return ""
+    return address
+
+
 def _reply_context(customer: Customer, thread_id: str, channel: str) -> tuple[Thread | None, dict[str, object]]:
     if not thread_id:
         return None, {}
@@ -268,9 +289,11 @@ def send_message(actor: Actor, request: SendRequest) -> OutboundMessage:
         return replay
     _check_request(request)
     customer = _customer(request.customer_id)
-    address = chosen_address(customer, request.channel, request.to)
-    rendered, version, purpose = _content(actor, customer, request)
     thread, reply = _reply_context(customer, request.thread_id, request.channel)
+    address = chosen_address(
+        customer, request.channel, request.to or _thread_address(customer, thread, request.channel)
+    )
+    rendered, version, purpose = _content(actor, customer, request)
     verdict = _verdict(customer, request.channel, address, purpose, request)
     message = OutboundMessage(
         customer=customer,
