@@ -8,7 +8,11 @@ class ChannelsConfig(AppConfig):
 
     def ready(self) -> None:
         from cxloop.channels import registry
+        from cxloop.channels.email.adapter import EmailAdapter
+        from cxloop.channels.email.sender import EmailSender
         from cxloop.channels.social.adapter import SocialAdapter, SocialSender
 
+        registry.register_adapter(EmailAdapter())
+        registry.register_sender(EmailSender())
         registry.register_adapter(SocialAdapter())
         registry.register_sender(SocialSender())

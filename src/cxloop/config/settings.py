@@ -233,6 +233,9 @@ CXLOOP_SOCIAL_OUTBOUND_URL = env_str("CXLOOP_SOCIAL_OUTBOUND_URL", "")
 # Largest inbound payload kept whole (an email with its attachments); larger ones are refused at the door.
 CXLOOP_INBOUND_MAX_BYTES = env_int("CXLOOP_INBOUND_MAX_BYTES", 30 * 1024 * 1024)
 
+# Conversations answered and then left silent by the customer this many days are closed (0: never).
+CXLOOP_AUTO_CLOSE_WAITING_DAYS = env_int("CXLOOP_AUTO_CLOSE_WAITING_DAYS", 7)
+
 # --- Email channel (docs/channels/email.md) ----------------------------------------------------
 # Addresses the built-in SMTP server accepts mail for: "support@example.com" or "@example.com" for a
 # whole domain. Empty: every recipient (fine behind a mail relay that only forwards ours).
@@ -247,6 +250,24 @@ CXLOOP_IMAP_USER = env_str("CXLOOP_IMAP_USER", "")
 CXLOOP_IMAP_PASSWORD = env_secret("CXLOOP_IMAP_PASSWORD") or ""
 CXLOOP_IMAP_FOLDER = env_str("CXLOOP_IMAP_FOLDER", "INBOX")
 CXLOOP_IMAP_SSL = env_bool("CXLOOP_IMAP_SSL", True)
+# Outbound mail: who it is from, where replies go, and how it leaves. With EMAIL_HOST set it goes
+# through that SMTP server; without one it is written to var/outbox/ (nothing leaves the machine).
+CXLOOP_EMAIL_FROM = env_str("CXLOOP_EMAIL_FROM", "Customer care <care@cxloop.localhost>")
+CXLOOP_EMAIL_REPLY_TO = env_str("CXLOOP_EMAIL_REPLY_TO", "")
+DEFAULT_FROM_EMAIL = CXLOOP_EMAIL_FROM
+SERVER_EMAIL = CXLOOP_EMAIL_FROM
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_PORT = env_int("EMAIL_PORT", 587 if env_bool("EMAIL_USE_TLS", False) else 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.filebased.EmailBackend",
+)
+EMAIL_FILE_PATH = str(VAR_DIR / "outbox")
 
 # --- Outbound messaging (docs/messaging.md) --------------------------------------------------------
 # Customer-local window in which marketing (and service sends that ask for it) waits; "off" disables.

@@ -34,6 +34,7 @@ from cxloop.customers import queries as customer_queries
 from cxloop.customers import services as customer_services
 from cxloop.customers.models import Customer
 from cxloop.customers.types import CustomerInput, IdentityInput
+from cxloop.demo import channels as demo_channels
 from cxloop.demo.conversations import ConversationPlanner, PlannedInteraction
 from cxloop.demo.people import PeopleGenerator, Person
 from cxloop.demo.texts import BUSINESS
@@ -103,6 +104,10 @@ class DemoSummary:
     duplicates_planted: int = 0
     planted_pairs: list[tuple[str, str]] = field(default_factory=list)  # (original, second profile) public ids
     interactions: int = 0
+    conversations: dict[str, int] = field(default_factory=dict)
+    templates: int = 0
+    consents: int = 0
+    fresh_emails: int = 0
     suggestions: int = 0
     seconds: float = 0.0
     login_file: Path | None = None
@@ -127,6 +132,7 @@ class DemoBuilder:
         planned = self._people()
         customers = self._customers(planned)
         self._interactions(planned, customers)
+        self._channels(customers)
         run = duplicates.find_duplicates(self.actor)
         self.summary.suggestions = run.suggestions_created
         self.summary.seconds = time.perf_counter() - started
@@ -291,6 +297,13 @@ class DemoBuilder:
             bar.advance(len(chunk))
         bar.close()
         self.summary.interactions = len(items)
+
+    def _channels(self, customers: list[Customer]) -> None:
+        """Settle the inbox, add canned replies and consents, and take today's emails through the pipeline."""
+        self.summary.conversations = demo_channels.settle_conversations(self.actor, self.now, self.rng)
+        self.summary.templates = demo_channels.canned_replies(self.actor)
+        self.summary.consents = demo_channels.consents(self.actor, customers, self.rng)
+        self.summary.fresh_emails = demo_channels.fresh_emails(customers, self.rng)
 
     def _conversation_count(self, person: Person, customer: Customer) -> int:
         if person.variant:

@@ -151,3 +151,26 @@ def assign_thread(actor: Actor, thread: Thread, *, user: User | None, team: Team
     )
     publish(ConversationAssigned(conversation_id=thread.public_id, assignee=assignee))
     return thread
+
+
+@transaction.atomic
+def close_inactive(actor: Actor, *, idle_since: datetime, statuses: tuple[str, ...] = (ThreadStatus.WAITING,)) -> int:
+    """Close conversations with no activity since `idle_since` (by default those waiting on the customer).
+
+    The customer writing again reopens them (see note_inbound), so closing never loses a conversation.
+    """
+    actor.require(Perm.INTERACTIONS_WRITE)
+    idle = Thread.objects.filter(status__in=statuses, last_activity_at__lt=idle_since)
+    ids = list(idle.values_list("public_id", flat=True)[:100_000])
+    if not ids:
+        return 0
+    closed = Thread.objects.filter(public_id__in=ids).update(status=ThreadStatus.CLOSED, updated_at=clock.now())
+    record_audit(
+        actor,
+        "conversation.auto_closed",
+        object_type="conversation",
+        object_id="",
+        summary=f"{closed} conversation(s) idle since {idle_since:%Y-%m-%d %H:%M} closed",
+        after={"closed": closed, "statuses": list(statuses), "idle_since": idle_since.isoformat(), "ids": ids[:1000]},
+    )
+    return closed

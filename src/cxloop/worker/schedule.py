@@ -31,6 +31,11 @@ SCHEDULE: list[Job] = [
     Job("core.prune_idempotency_records", "cxloop.worker.tasks.prune_idempotency_records", timedelta(hours=1)),
     Job("messaging.dispatch_due_messages", "cxloop.messaging.tasks.dispatch_due_messages", timedelta(minutes=1)),
     Job("channels.poll_imap", "cxloop.channels.tasks.poll_imap", timedelta(minutes=1)),
+    Job(
+        "interactions.close_waiting",
+        "cxloop.interactions.tasks.close_waiting_conversations",
+        timedelta(hours=1),
+    ),
 ]
 
 

@@ -65,7 +65,10 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Demo ready in {summary.seconds:.1f} s: {summary.customers:,} customers "
                 f"({summary.duplicates_planted} planted duplicates), {summary.interactions:,} interactions, "
-                f"{summary.suggestions} merge suggestions, {len(summary.users_created)} staff users."
+                f"{summary.suggestions} merge suggestions, {len(summary.users_created)} staff users; "
+                f"inbox: {summary.conversations.get('open', 0)} open conversations "
+                f"({summary.conversations.get('assigned', 0)} assigned), {summary.fresh_emails} fresh emails, "
+                f"{summary.templates} canned replies, {summary.consents} customers' consents."
             )
         )
         self.stdout.write("\n".join(summary.logins))

@@ -27,6 +27,9 @@ class Command(BaseCommand):
             help="Request threads per web worker (each may hold a DB connection); default 2 × cores + 1.",
         )
         parser.add_argument("--no-worker", action="store_true", help="Do not start the background worker.")
+        parser.add_argument(
+            "--no-smtp", action="store_true", help="Do not start the inbound SMTP server (CXLOOP_SMTPD_PORT)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         host, port = options["host"], options["port"]
@@ -54,6 +57,10 @@ class Command(BaseCommand):
         processes = [web]
         if not options["no_worker"]:
             processes.append(subprocess.Popen([sys.executable, "-m", "cxloop.config.cli", "worker"]))  # noqa: S603
+        # The SMTP server is a convenience beside the web server: if its port is taken, cxloop still runs.
+        helpers = []
+        if not options["no_smtp"] and settings.CXLOOP_SMTPD_PORT > 0:
+            helpers.append(subprocess.Popen([sys.executable, "-m", "cxloop.config.cli", "smtpd"]))  # noqa: S603
         self._announce(host, port)
         stopping = False
 
@@ -65,15 +72,19 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         while not stopping and all(p.poll() is None for p in processes):
             time.sleep(0.5)
-        for process in processes:
+        for process in processes + helpers:
             if process.poll() is None:
                 process.terminate()
-        for process in processes:
+        for process in processes + helpers:
             process.wait(timeout=10)
 
     def _announce(self, host: str, port: int) -> None:
         demo = settings.VAR_DIR / "demo_login.txt"
         self.stdout.write(self.style.SUCCESS(f"\ncxloop is running on http://{host}:{port}/"))
+        self.stdout.write(
+            f"Email to it over SMTP at {settings.CXLOOP_SMTPD_HOST}:{settings.CXLOOP_SMTPD_PORT}; "
+            f"outgoing mail goes to {settings.EMAIL_HOST or settings.EMAIL_FILE_PATH}."
+        )
         if demo.exists():
             self.stdout.write(demo.read_text(encoding="utf-8"))
         else:
