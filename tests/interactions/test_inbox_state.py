@@ -60,3 +60,25 @@ def test_a_customer_message_opens_and_our_answer_waits(system, path):
 def test_a_batch_holding_both_sides_ends_in_the_state_of_the_newest(system):
     services.ingest_batch(system, [item("outbound", 5), item("inbound", 30)])
     assert Thread.objects.get().status == ThreadStatus.WAITING
+
+
+def test_answered_conversations_left_silent_are_closed_and_reopen_when_the_customer_writes(system, settings):
+    from cxloop.interactions.tasks import close_waiting_conversations
+    from cxloop.privacy.models import AuditEntry
+
+    settings.CXLOOP_AUTO_CLOSE_WAITING_DAYS = 7
+    services.ingest_batch(system, [item("inbound", 60 * 24 * 10), item("outbound", 60 * 24 * 9)])
+    fresh = item("inbound", 60)
+    fresh.interaction.thread_ref = "conv-2"
+    services.ingest_batch(system, [fresh])
+    assert close_waiting_conversations.call() == 1
+    old = Thread.objects.get(external_ref="conv-1")
+    assert old.status == ThreadStatus.CLOSED
+    assert Thread.objects.get(external_ref="conv-2").status == ThreadStatus.OPEN
+    assert AuditEntry.objects.get(action="conversation.auto_closed").after["ids"] == [old.public_id]
+
+    services.ingest_batch(system, [item("inbound", 1)])
+    assert Thread.objects.get(external_ref="conv-1").status == ThreadStatus.OPEN
+
+    settings.CXLOOP_AUTO_CLOSE_WAITING_DAYS = 0
+    assert close_waiting_conversations.call() == 0
