@@ -80,7 +80,8 @@ def _bare_id(value: str, field: str) -> str:
 def _message_id(request: ComposeRequest) -> str:
     if request.message_id:
         return f"<{_bare_id(request.message_id, 'message_id')}>"
-    domain = request.message_id_domain or request.from_email.rsplit("@", 1)[-1].strip(" >")
+    sender_domain = request.from_email.rsplit("@", 1)[-1].strip(" >") if "@" in request.from_email else ""
+    domain = request.message_id_domain or sender_domain
     if not domain or "@" in domain or any(ch.isspace() or ch in "<>" for ch in domain):
         raise ComposeError("message_id_domain is needed: the sender address has no usable domain")
     return make_msgid(domain=domain)

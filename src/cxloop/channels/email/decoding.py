@@ -185,7 +185,6 @@ def decode_words(value: str) -> tuple[str, list[str]]:
             if pending:
                 out.append(_flush(pending, pending_charset, problems))
                 pending = b""
-            problems.append(f"undecodable encoded-word {match.group(0)[:60]!r}")
             out.append(match.group(0))
         elif pending and charset.lower() != pending_charset.lower():
             out.append(_flush(pending, pending_charset, problems))
@@ -207,7 +206,7 @@ def _word_bytes(encoding: str, payload: str) -> bytes | None:
         return _q_decode(payload)
     cleaned = payload.rstrip("=")
     try:
-        return base64.b64decode(cleaned + "=" * (-len(cleaned) % 4))
+        return base64.b64decode(cleaned + "=" * (-len(cleaned) % 4), validate=True)
     except (binascii.Error, ValueError):
         return None
 

@@ -75,7 +75,7 @@ def sanitize_html(html: str) -> str:
 _BLOCKS = {
     "address", "article", "aside", "blockquote", "caption", "dd", "div", "dl", "dt", "fieldset", "figure",
     "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p",
-    "pre", "section", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
+    "pre", "section", "table", "tbody", "tfoot", "thead", "tr", "ul",
 }  # fmt: skip
 _PARAGRAPHS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "hr"}
 _MAX_QUOTE_DEPTH = 10  # hostile HTML nests thousands of blockquotes; the text must not grow with the square

@@ -134,6 +134,10 @@ def _walk_message(part: Message, ctype: str, payload: object, state: Walk) -> No
     if inner is None:
         _leaf(part, ctype, state, "attached message")
         return
+    if ctype not in ("message/rfc822", "message/global"):  # disposition notifications and the like: header blocks
+        content = _header_blocks(payload).encode("utf-8", "surrogateescape")
+        state.attachments.append(RawAttachment(filename=filename_of(part, state), content_type=ctype, content=content))
+        return
     headers_text = "\n".join(f"{name}: {value}" for name, value in inner.raw_items())
     state.report.original_headers.append(headers_text)
     name = filename_of(part, state) or _subject_of(inner)
@@ -271,7 +275,7 @@ def filename_of(part: Message, state: Walk) -> str:
 def safe_filename(name: str, index: int, detected: str, declared: str) -> str:
     """A base name that is safe on any file system and in a download header; "attachment-N.ext" when none is left."""
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Zl", "Zp"))
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"))
     name = " ".join(name.split()).strip(". ")
     if len(name) > 200:
         stem, dot, extension = name.rpartition(".")

@@ -153,7 +153,7 @@ def _parse(raw: bytes, policy: Policy, limits: tuple[int, int], *, headers_only:
         date=_date(headers, warnings),
         text=text,
         html_sanitized=_sanitized(html, warnings),
-        summary_text=summarize(text) if text else "",
+        summary_text=summarize(text, from_name) if text else "",
         attachments=_attachments(state, limits, warnings),
         kind=kind,
         bounce=_bounce(kind, headers, state, text, {from_address, *(a for _, a in recipients + cc)}),

@@ -14,7 +14,8 @@ _VERBS = r"(wrote|writes|schrieb|a écrit|escribió|schreef|ha scritto|skrev|nap
 # "On Mon, 6 Jan 2025 at 10:00, Jane <jane@example.com> wrote:" and its translations; Gmail wraps it over two lines.
 _ATTRIBUTION = re.compile(
     r"^\s*(On|Am|Le|El|Op|Il|Den|Dnia)\s.{0,250}\s" + _VERBS + r"\s*:\s*$"
-    r"|^\s*(Il giorno|Le)\s.{0,250}\s" + _VERBS + r"\s*:\s*$",
+    # German, Dutch and Nordic put the verb before the name: "Am 06.01.2025 um 10:00 schrieb Jane Doe <j@x.de>:"
+    r"|^\s*(Am|Op|Den)\s.{0,250}\s(schrieb|schreef|skrev)\s.{0,200}:\s*$",
     re.IGNORECASE,
 )
 # "Jane Doe wrote:" (Thunderbird's short form) counts only when quoted lines follow.
@@ -44,7 +45,7 @@ _MOBILE = re.compile(
     r"^\s*(Sent from my\s.{1,40}|Sent from (Mail|Outlook) for\s.{1,30}|Get Outlook for\s.{1,30}|"
     r"Sent from Yahoo Mail.{0,40}|Sent with Proton Mail.{0,40}|Von meinem\s.{1,40}\sgesendet|"
     r"Gesendet von meinem\s.{1,40}|Gesendet von Outlook.{0,30}|Envoyé de mon\s.{1,40}|"
-    r"Enviado desde mi\s.{1,40}|Verzonden (vanaf|met) mijn\s.{1,40}|Inviato da\s.{1,40})\s*$",
+    r"Enviado desde mi\s.{1,40}|(Verzonden|Verstuurd) (vanaf|met) mijn\s.{1,40}|Inviato da\s.{1,40})\s*$",
     re.IGNORECASE,
 )
 _REGARDS = (
@@ -65,15 +66,18 @@ _THANKS_OFF = re.compile(r"^\s*(" + _THANKS + r")\s*(?:[,.!]+\s*(?P<name>[\w .'�
 _MAX_SIGNATURE_LINES = 10
 
 
-def summarize(text: str) -> str:
-    """What the sender wrote in this message; the whole text when nothing else would be left."""
+def summarize(text: str, sender_name: str = "") -> str:
+    """What the sender wrote in this message; the whole text when nothing else would be left.
+
+    `sender_name` (the From display name) lets a bare "Maria" under the message be recognised as a signature.
+    """
     lines = text.split("\n")
     found = _quote_start(lines)
     if found is not None:
         start, header_lines = found
         lines = lines[:start] + _interleaved_answers(lines[start + header_lines :])
     lines = [line for line in lines if not _is_quoted(line)]
-    lines = _strip_signature(lines)
+    lines = _cut_name(_strip_signature(lines), sender_name)
     summary = tidy_lines(lines)
     return summary or text.strip()
 
@@ -87,9 +91,12 @@ def _quote_start(lines: list[str]) -> tuple[int, int] | None:
     for index, line in enumerate(lines):
         if not line.strip():
             continue
-        for span in (1, 2, 3):
-            joined = " ".join(part.strip() for part in lines[index : index + span])
-            if _ATTRIBUTION.match(joined) or (_SHORT_ATTRIBUTION.match(joined) and _quote_follows(lines, index + span)):
+        if _SHORT_ATTRIBUTION.match(line) and _quote_follows(lines, index + 1):
+            return index, 1
+        for span in (1, 2, 3):  # Gmail wraps a long attribution line; a blank line ends it
+            parts = lines[index : index + span]
+            complete = len(parts) == span and all(part.strip() for part in parts)
+            if complete and _ATTRIBUTION.match(" ".join(part.strip() for part in parts)):
                 return index, span
         if _SEPARATOR.match(line) or _FORWARD_INTRO.match(line) or _header_block_at(lines, index):
             return index, len(lines) - index
@@ -171,6 +178,21 @@ def _cut_sign_off(lines: list[str]) -> list[str]:
         thanks = _THANKS_OFF.match(lines[index])
         if thanks and (tail or thanks.group("name")):
             return lines[:index]
+    return lines
+
+
+def _cut_name(lines: list[str], sender_name: str) -> list[str]:
+    """The sender's name, first name or "Last, First" alone on the last line is a signature."""
+    tokens = [token for token in re.split(r"[\s,]+", sender_name.casefold()) if len(token) > 1]
+    if not tokens:
+        return lines
+    names = {" ".join(tokens), " ".join(reversed(tokens)), *tokens}
+    text_indexes = [index for index, line in enumerate(lines) if line.strip()]
+    if not text_indexes:
+        return lines
+    last = text_indexes[-1]
+    if " ".join(lines[last].strip(" -–—,.!").casefold().split()) in names and _content_before(lines, last):
+        return lines[:last]
     return lines
 
 
