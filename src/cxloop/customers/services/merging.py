@@ -87,7 +87,9 @@ def merge_customers(
     Identity.objects.filter(pk__in=identity_ids).update(customer=target)
     moved: dict[str, list[int]] = {"identities": identity_ids}
     for reference in customer_references():
-        moved[reference.label] = reference.move(source.pk, target.pk)
+        # Only what actually moved is recorded: unmerge restores by label, and the audit stays readable.
+        if ids := reference.move(source.pk, target.pk):
+            moved[reference.label] = ids
     target_before = _fill_target(target, source)
     target.save()
     source.status = "merged"
