@@ -336,6 +336,12 @@ CASES: dict[str, dict[str, Any]] = {
             ("attachment-4.pdf", "application/pdf", "application/pdf", 142, "", False),
         ],
     },
+    "customer_undelivered_parcel.eml": {
+        "kind": "message",
+        "bounce": None,
+        "subject": "Undelivered parcel - order 8812",
+    },
+    "customer_out_of_office_chair.eml": {"kind": "message", "subject": "Out of office chair broken after a week"},
 }
 
 ERRORS = {

@@ -88,6 +88,33 @@ def test_kinds_across_the_corpus() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("headers", "kind"),
+    [
+        ("Auto-Submitted: no", "message"),
+        ("Auto-Submitted: auto-generated", "auto_reply"),
+        ("Auto-Submitted: auto-replied; owner-email=x@example.com", "auto_reply"),
+        ("X-Autorespond: yes", "auto_reply"),
+        ("Precedence: junk", "auto_reply"),
+        ("Precedence: list", "message"),
+        ("X-Auto-Response-Suppress: All", "auto_reply"),
+        ("X-Auto-Response-Suppress: DR, RN, NRN", "message"),
+        ("Subject: Out of Office AutoReply: Invoice", "auto_reply"),
+        ("Subject: [Auto-Reply] Invoice", "auto_reply"),
+        ("Subject: Automatische Antwort: Rechnung", "auto_reply"),
+        ("Subject: Re: out of office next week?", "message"),
+        ("Subject: Undeliverable: Invoice\nAuto-Submitted: auto-replied", "bounce"),
+        ("Subject: Undeliverable: Invoice\nReturn-Path: <>", "bounce"),
+        ("Subject: Undeliverable: Invoice", "message"),
+        ("X-Failed-Recipients: gone@example.com", "bounce"),
+    ],
+)
+def test_kind_from_headers(headers: str, kind: str) -> None:
+    raw = f"From: someone@example.com\n{headers}\n\nThe message was not delivered.\n".encode()
+
+    assert parse_email(raw).kind == kind
+
+
 def test_attachment_content_is_the_decoded_bytes() -> None:
     parsed = parse_email(read("attachment_png_rfc2231_name.eml"))
 
