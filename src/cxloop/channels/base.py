@@ -124,6 +124,7 @@ class ThreadContext:
     subject: str = ""
     in_reply_to: str = ""  # the channel's id of the message answered
     references: tuple[str, ...] = ()  # earlier ids of the conversation, oldest first
+    conversation_key: str = ""  # the conversation's key as the inbound side set it (a chat, a DM thread)
 
 
 @dataclass(frozen=True)

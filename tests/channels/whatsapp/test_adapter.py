@@ -280,10 +280,6 @@ def test_undeliverable_number():
         ({"object": "whatsapp_business_account", "entry": []}, "holds no messages or delivery statuses"),
         (envelope({"messages": []}), "holds no messages"),
         (
-            envelope({"event": "APPROVED"}, field="message_template_status_update"),
-            "fields: message_template_status_update",
-        ),
-        (
             envelope({"messages": [{"id": "wamid.1", "type": "text", "text": {"body": "x"}}]}),
             "messages[0].from is missing",
         ),
@@ -331,3 +327,14 @@ def test_any_input_parses_or_is_rejected_with_a_reason(body):
         assert rejected.reason  # noqa: PT017 - either outcome is fine; only other exceptions fail
     else:
         assert parsed.messages or parsed.statuses
+
+
+def test_notifications_of_other_fields_are_kept_as_nothing_to_record():
+    """A Meta app subscribed to more fields (template reviews…) must not fill the quarantine."""
+    payload = RawPayload(
+        channel="whatsapp",
+        data=json.dumps(envelope({"event": "APPROVED"}, field="message_template_status_update")).encode(),
+    )
+    parsed = WhatsAppAdapter().parse(payload)
+    assert (parsed.messages, parsed.statuses) == ([], [])
+

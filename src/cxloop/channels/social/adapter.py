@@ -124,7 +124,8 @@ class SocialSender:
                 "to": handle or payload.to,
                 "text": payload.text,
                 "in_reply_to": payload.thread.in_reply_to.partition(":")[2] or payload.thread.in_reply_to,
-                "visibility": payload.metadata.get("visibility", "public"),
+                # A reply in a direct-message conversation stays private; elsewhere it is a public reply.
+                "visibility": "private" if ":dm:" in payload.thread.conversation_key else "public",
             }
         ).encode()
         request = urllib.request.Request(  # noqa: S310 - the URL is the admin's configured bridge

@@ -176,7 +176,8 @@ class WhatsAppAdapter:
                     skipped.append(field[:60] or "(none)")
                     continue
                 _change(change, f"entry[{e}].changes[{c}]", parsed)
-        if not parsed.messages and not parsed.statuses:
-            other = f" (fields: {', '.join(sorted(set(skipped)))})" if skipped else ""
-            raise PayloadRejected(f"The WhatsApp webhook holds no messages or delivery statuses{other}.")
+        # Notifications of other subscribed fields (template reviews, account updates) are kept and
+        # processed as nothing to record; a body with no changes at all is not a webhook we understand.
+        if not parsed.messages and not parsed.statuses and not skipped:
+            raise PayloadRejected("The WhatsApp webhook holds no messages or delivery statuses.")
         return parsed

@@ -79,6 +79,7 @@ def _payload(message: OutboundMessage) -> OutboundPayload:
             subject=str(reply.get("subject", "")),
             in_reply_to=str(reply.get("in_reply_to", "")),
             references=tuple(str(ref) for ref in reply.get("references", [])),
+            conversation_key=str(reply.get("conversation_key", "")),
         ),
         unsubscribe_url=unsubscribe_link(message.customer) if message.purpose == Purpose.MARKETING else "",
         automated=message.automated,

@@ -181,7 +181,12 @@ def _reply_context(customer: Customer, thread_id: str, channel: str) -> tuple[Th
     subject = thread.subject
     if channel == "email" and subject and not subject.lower().startswith("re:"):
         subject = f"Re: {subject}"
-    return thread, {"subject": subject[:300], "in_reply_to": ids[-1] if ids else "", "references": ids}
+    return thread, {
+        "subject": subject[:300],
+        "in_reply_to": ids[-1] if ids else "",
+        "references": ids,
+        "conversation_key": thread.external_ref,
+    }
 
 
 def _over_cap(customer: Customer) -> str:
