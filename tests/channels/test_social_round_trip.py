@@ -9,7 +9,6 @@ import pytest
 from cxloop.channels.signing import SIGNATURE_HEADER, sign, verify
 from cxloop.interactions.models import Interaction, Thread
 from cxloop.messaging import services as messaging
-from cxloop.messaging.models import OutboundMessage
 from cxloop.messaging.types import SendRequest
 from tests.channels.fakes.server import FakeServer, Recorded, Reply
 
