@@ -20,3 +20,9 @@ def dispatch_due_messages() -> int:
     for message_id in ids:
         dispatch_message.enqueue(message_id)
     return len(ids)
+
+
+@task()
+def fail_stuck_messages() -> int:
+    """messaging.fail_stuck_messages (worker/schedule.py): see dispatching.fail_stuck_messages."""
+    return dispatching.fail_stuck_messages()

@@ -30,6 +30,7 @@ SCHEDULE: list[Job] = [
     Job("customers.find_duplicates", "cxloop.customers.tasks.find_duplicates", timedelta(hours=24)),
     Job("core.prune_idempotency_records", "cxloop.worker.tasks.prune_idempotency_records", timedelta(hours=1)),
     Job("messaging.dispatch_due_messages", "cxloop.messaging.tasks.dispatch_due_messages", timedelta(minutes=1)),
+    Job("messaging.fail_stuck_messages", "cxloop.messaging.tasks.fail_stuck_messages", timedelta(minutes=5)),
     Job("channels.poll_imap", "cxloop.channels.tasks.poll_imap", timedelta(minutes=1)),
     Job(
         "interactions.close_waiting",

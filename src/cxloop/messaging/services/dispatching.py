@@ -273,3 +273,34 @@ def due_message_ids(limit: int = 1000) -> list[int]:
     return list(
         OutboundMessage.objects.filter(due).order_by("next_attempt_at", "id").values_list("pk", flat=True)[:limit]
     )
+
+
+STUCK_AFTER = timedelta(minutes=15)
+
+
+def fail_stuck_messages(*, older_than: timedelta = STUCK_AFTER) -> int:
+    """Messages left in "sending" by a worker that died mid-send become failed, never resent by themselves.
+
+    The provider may or may not have the message, so sending it again could reach the customer twice:
+    a person decides (the reason says so, and the message shows in the inbox and on the customer page).
+    """
+    horizon = clock.now() - older_than
+    failed = 0
+    for message_id in OutboundMessage.objects.filter(status=MessageStatus.SENDING, updated_at__lt=horizon).values_list(
+        "pk", flat=True
+    )[:1000]:
+        # Claimed by a conditional update, so two workers sweeping at once fail it (and audit it) once.
+        claimed = OutboundMessage.objects.filter(pk=message_id, status=MessageStatus.SENDING).update(
+            status=MessageStatus.FAILED
+        )
+        if claimed != 1:
+            continue
+        message = OutboundMessage.objects.select_related("customer").get(pk=message_id)
+        _mark_failed(
+            message,
+            "the worker stopped while sending: the provider may have it; check before sending again",
+            "outcome_unknown",
+            permanent=True,
+        )
+        failed += 1
+    return failed
