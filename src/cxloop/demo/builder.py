@@ -304,6 +304,7 @@ class DemoBuilder:
         self.summary.templates = demo_channels.canned_replies(self.actor)
         self.summary.consents = demo_channels.consents(self.actor, customers, self.rng)
         self.summary.fresh_emails = demo_channels.fresh_emails(customers, self.rng)
+        self.summary.interactions += self.summary.fresh_emails
 
     def _conversation_count(self, person: Person, customer: Customer) -> int:
         if person.variant:

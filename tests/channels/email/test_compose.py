@@ -123,7 +123,7 @@ def test_service_mail_has_no_unsubscribe_headers_even_when_given_a_url() -> None
     ("changes", "reason"),
     [
         ({"purpose": "marketing"}, "a marketing message needs an unsubscribe URL or address"),
-        ({"purpose": "marketing", "unsubscribe_url": "http://acme.example/u"}, "unsubscribe_url must be an https URL"),
+        ({"purpose": "marketing", "unsubscribe_url": "ftp://acme.example/u"}, "unsubscribe_url must be an http"),
         ({"purpose": "marketing", "unsubscribe_mailto": "nobody"}, "unsubscribe_mailto is not an address"),
         ({"to": []}, "a message needs at least one recipient"),
         ({"from_email": "support"}, "message_id_domain is needed"),
@@ -198,3 +198,10 @@ def test_round_trip_through_the_parser() -> None:
 )
 def test_reply_subject(subject: str, reply: str) -> None:
     assert reply_subject(subject) == reply
+
+
+def test_a_plain_http_unsubscribe_link_is_kept_without_one_click():
+    message = compose_email(request(purpose="marketing", unsubscribe_url="http://cx.localhost:8000/p/u/x"))
+    assert message.extra_headers["List-Unsubscribe"] == "<http://cx.localhost:8000/p/u/x>"
+    assert "List-Unsubscribe-Post" not in message.extra_headers
+

@@ -121,12 +121,14 @@ def _unsubscribe_headers(request: ComposeRequest) -> dict[str, str]:
     url = request.unsubscribe_url.strip()
     if url:
         parts = urlsplit(url)
-        if parts.scheme != "https" or not parts.netloc or any(ch.isspace() or ch in "<>" for ch in url):
-            raise ComposeError("unsubscribe_url must be an https URL (RFC 8058)")
+        if parts.scheme not in ("https", "http") or not parts.netloc or any(ch.isspace() or ch in "<>" for ch in url):
+            raise ComposeError("unsubscribe_url must be an http(s) URL")
         targets.append(f"<{url}>")
     if not targets:
         raise ComposeError("a marketing message needs an unsubscribe URL or address")
     headers = {"List-Unsubscribe": ", ".join(targets)}
-    if url:
+    # One-click (RFC 8058) is only offered over https; a plain-http install (a trial) still gets
+    # the RFC 2369 link, so its marketing mail is not refused.
+    if url and urlsplit(url).scheme == "https":
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return headers
