@@ -54,7 +54,7 @@ def only_item(body: Any):
 def test_text_message():
     item = only_item(with_message({"type": "text", "text": {"body": "Does it come in another color?"}}))
 
-    assert [(i.kind, i.value) for i in item.identities] == [("whatsapp", WA_ID)]
+    assert [(i.kind, i.value) for i in item.identities] == [("whatsapp", WA_ID), ("phone", f"+{WA_ID}")]
     assert item.name == "Sheena Nelson"
     assert item.interaction.channel == "whatsapp"
     assert item.interaction.direction == "inbound"
@@ -337,4 +337,3 @@ def test_notifications_of_other_fields_are_kept_as_nothing_to_record():
     )
     parsed = WhatsAppAdapter().parse(payload)
     assert (parsed.messages, parsed.statuses) == ([], [])
-

@@ -12,6 +12,7 @@ from cxloop.customers.models import Identity
 from cxloop.events import bus
 from cxloop.interactions.models import Interaction
 from tests.channels.fakes.meta import APP_SECRET, VERIFY_TOKEN, hub_signature, message_payload
+from tests.customers.factories import CustomerFactory, IdentityFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 URL = "/hooks/whatsapp"
@@ -86,8 +87,8 @@ def test_signed_message_is_recorded_on_the_sender(client, events):
     interaction = Interaction.objects.get()
     assert (interaction.channel, interaction.body) == ("whatsapp", "Is the blue one back in stock?")
     assert interaction.customer.name == "Grace Hopper"
-    identity = Identity.objects.get(customer=interaction.customer)
-    assert (identity.kind, identity.value) == ("whatsapp", "+447700900123")
+    identities = Identity.objects.filter(customer=interaction.customer).order_by("kind")
+    assert [(i.kind, i.value) for i in identities] == [("phone", "+447700900123"), ("whatsapp", "+447700900123")]
     assert [e.name for e in events if e.name == "message.received"] == ["message.received"]
 
 
@@ -152,3 +153,10 @@ def test_not_configured_answers_503(client, settings):
 
 def test_other_methods_are_not_allowed(client):
     assert client.put(URL, data=b"{}").status_code == 405
+
+
+def test_a_customer_known_by_phone_is_recognised_on_whatsapp(client):
+    known = CustomerFactory(name="Grace Hopper")
+    IdentityFactory(customer=known, kind="phone", value="+447700900123")
+    assert post(client, json.dumps(payload()).encode()).status_code == 200
+    assert Interaction.objects.get().customer == known

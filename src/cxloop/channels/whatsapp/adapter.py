@@ -23,10 +23,25 @@ from cxloop.channels.base import (
     ThreadHint,
 )
 from cxloop.channels.whatsapp.content import describe_message, dict_of
+from cxloop.core.errors import CxloopError
+from cxloop.customers.normalization import canonicalize
 from cxloop.customers.types import IdentityInput
 from cxloop.interactions.types import InteractionInput
 
 OBJECT = "whatsapp_business_account"
+
+
+def _identities(wa_id: str) -> list[IdentityInput]:
+    """The WhatsApp id, and the phone number it is: so a customer known by phone (from SMS, a call, the
+    shop) is recognised on WhatsApp too instead of getting a second profile."""
+    found = [IdentityInput(kind="whatsapp", value=wa_id, source="whatsapp")]
+    phone = IdentityInput(kind="phone", value=f"+{wa_id.lstrip('+')}", source="whatsapp")
+    try:
+        canonicalize(phone.kind, phone.value)
+    except CxloopError:
+        return found  # not a number phonenumbers accepts: the WhatsApp id alone still identifies them
+    return [*found, phone]
+
 
 _STATES: dict[str, DeliveryState] = {
     "sent": "sent",
@@ -107,7 +122,7 @@ def _message(raw: Any, where: str, *, phone_number_id: str, names: dict[str, str
     if context.get("forwarded") or context.get("frequently_forwarded"):
         metadata["forwarded"] = True
     return ParsedInbound(
-        identities=[IdentityInput(kind="whatsapp", value=sender, source="whatsapp")],
+        identities=_identities(sender),
         name=names.get(sender, ""),
         interaction=InteractionInput(
             channel="whatsapp",
