@@ -2,11 +2,14 @@
 
 - (a) ingest through the service layer against a raw bulk insert, on SQLite and on PostgreSQL;
 - (b) lookups, name search and timeline pages on PostgreSQL: on a small data set by default, on 1M
-  customers and 10M interactions with BENCH_SIZE=large (generated once into cxloop_bench_large, reused).
+  customers and 10M interactions with BENCH_SIZE=large (generated once into cxloop_bench_large, reused);
+- (c) email: inbound through the real SMTP server against bare aiosmtpd, outbound distribution against
+  Django's SMTP backend alone, to a local sink; on SQLite and on PostgreSQL.
 
 Settings (environment): BENCH_SIZE=small|large, BENCH_ITEMS (ingest items, default 20000), BENCH_BATCH
 (default 500), BENCH_SAMPLES (query samples, default 1000), BENCH_API=1 to also time the queries through
-the HTTP API, BENCH_PG_HOST / BENCH_PG_PORT / BENCH_PG_USER (default 127.0.0.1:5432, postgres).
+the HTTP API, BENCH_EMAIL_MESSAGES / BENCH_EMAIL_OUTBOUND ((c) inbound and outbound messages, default
+2000 each), BENCH_PG_HOST / BENCH_PG_PORT / BENCH_PG_USER (default 127.0.0.1:5432, postgres).
 """
 
 from __future__ import annotations
@@ -89,8 +92,26 @@ def summary(results: list[dict[str, Any]]) -> None:
                     )
                     ratio = row["p95"] / row["target_ms"]
                     print(f"{label:<44}{figure:>22}{target:>24}{ratio:>9.2f}{rss:>11}")
-    print("ratio: (a) service items/s divided by raw items/s (higher is better); (b) p95 divided by the target")
+        elif r["bench"] == "email":
+            email_rows(r, rss)
+    print("ratio: (a) service items/s divided by raw items/s (higher is better); (b) p95 divided by the target;")
+    print("       (c) cxloop messages/s divided by the faster of the two ceiling runs (higher is better)")
     print("raw: (a) the same rows inserted with COPY / executemany; (b) the p95 of the same read as one SQL statement")
+
+
+def email_rows(r: dict[str, Any], rss: str) -> None:
+    if "inbound" in r:
+        i = r["inbound"]
+        label = f"(c) email in {i['messages']:,} via SMTP, {r['db']}"
+        figure = f"{i['per_s']:,.0f} msg/s (p95 {i['p95_ms']:.0f} ms)"
+        baseline = f"aiosmtpd {max(i['ceiling_per_s']):,}/s"
+        print(f"{label:<44}{figure:>22}{baseline:>24}{i['ratio']:>9.3f}{rss:>11}")
+    if "outbound" in r:
+        o = r["outbound"]
+        label = f"(c) email out {o['messages']:,} to a sink, {r['db']}"
+        figure = f"{o['per_s']:,.0f} msg/s"
+        baseline = f"Django SMTP {max(o['ceiling_per_s']):,}/s"
+        print(f"{label:<44}{figure:>22}{baseline:>24}{o['ratio']:>9.3f}{'':>11}")
 
 
 def main() -> None:
@@ -100,16 +121,20 @@ def main() -> None:
     items = os.environ.get("BENCH_ITEMS", "20000")
     batch = os.environ.get("BENCH_BATCH", "500")
     samples = os.environ.get("BENCH_SAMPLES", "1000")
+    email = ["--messages", os.environ.get("BENCH_EMAIL_MESSAGES", "2000")]
+    email += ["--outbound", os.environ.get("BENCH_EMAIL_OUTBOUND", "2000")]
     data = SIZES[size]
     print(f"cxloop benchmarks, size {size}; {common.machine()}")
     results: list[dict[str, Any] | None] = []
     results.append(
         run_step("(a) ingest on SQLite", ["ingest.py", "--db", "sqlite", "--items", items, "--batch", batch])
     )
+    results.append(run_step("(c) email on SQLite", ["email_channel.py", "--db", "sqlite", *email]))
     if postgres_reachable():
         results.append(
             run_step("(a) ingest on PostgreSQL", ["ingest.py", "--db", "postgres", "--items", items, "--batch", batch])
         )
+        results.append(run_step("(c) email on PostgreSQL", ["email_channel.py", "--db", "postgres", *email]))
         generated = [
             "generate.py",
             f"--customers={data['customers']}",
