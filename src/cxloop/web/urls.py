@@ -41,6 +41,7 @@ urlpatterns = [
     path("inbox/", inbox.inbox, name="inbox"),
     path(_conversation, inbox.conversation, name="conversation"),
     path(_conversation + "messages/", inbox.conversation_messages, name="conversation-messages"),
+    path(_conversation + "live/", inbox.conversation_live, name="conversation-live"),
     path(_conversation + "status/", inbox.conversation_status, name="conversation-status"),
     path(_conversation + "assign/", inbox.conversation_assign, name="conversation-assign"),
     path(_conversation + "notes/", inbox.conversation_note, name="conversation-note"),

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.files.storage import default_storage
-from django.db.models import prefetch_related_objects
+from django.db.models import Max, prefetch_related_objects
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,11 +23,11 @@ from cxloop.customers.models import Customer
 from cxloop.interactions import conversations
 from cxloop.interactions import inbox as inbox_queries
 from cxloop.interactions import services as interaction_services
-from cxloop.interactions.models import Channel, Thread, ThreadStatus
+from cxloop.interactions.models import Channel, Interaction, Thread, ThreadStatus
 from cxloop.interactions.types import InteractionInput
 from cxloop.messaging import queries as messaging_queries
 from cxloop.messaging import services as messaging_services
-from cxloop.messaging.models import MessageStatus, Purpose
+from cxloop.messaging.models import MessageStatus, OutboundMessage, Purpose
 from cxloop.messaging.services.addresses import CHANNEL_KINDS, default_address
 from cxloop.messaging.types import SendRequest
 from cxloop.web.actor import web_actor
@@ -152,7 +152,15 @@ def messages_context(actor: Actor, thread: Thread, cursor: str | None) -> dict[s
         "bubbles": display.bubbles(actor, thread, page.items, newest_page=cursor is None),
         "earlier_query": earlier,
         "cursor": cursor or "",
+        "live_version": live_version(thread),
     }
+
+
+def live_version(thread: Thread) -> str:
+    """Changes when a message arrives or a reply's delivery status moves: what the open page polls for."""
+    newest = Interaction.objects.filter(thread=thread).aggregate(newest=Max("pk"))["newest"] or 0
+    status = OutboundMessage.objects.filter(thread_ref=thread.public_id).aggregate(at=Max("updated_at"))["at"]
+    return f"{newest}-{int(status.timestamp() * 1000) if status else 0}"
 
 
 def conversation_context(
@@ -217,6 +225,17 @@ def conversation_messages(request: HttpRequest, public_id: str) -> HttpResponse:
     thread = inbox_queries.get_conversation(actor, public_id)
     context = messages_context(actor, thread, request.GET.get("cursor") or None)
     return render(request, "web/inbox/_message_items.html", context)
+
+
+@staff_view
+@require_GET
+def conversation_live(request: HttpRequest, public_id: str) -> HttpResponse:
+    """The messages section again when something changed since version `v` (htmx polling); else 204."""
+    actor = web_actor(request)
+    thread = inbox_queries.get_conversation(actor, public_id)
+    if request.GET.get("v", "") == live_version(thread):
+        return HttpResponse(status=204)
+    return render(request, "web/inbox/_messages.html", messages_context(actor, thread, None))
 
 
 def _back(request: HttpRequest, thread: Thread, anchor: str = "") -> HttpResponse:

@@ -106,3 +106,14 @@
       .finally(function () { picker.value = ""; });
   });
 })();
+
+/* A chat conversation updates the moment the visitor writes: the agent event stream asks htmx to
+ * refresh the messages section (other channels rely on its 10-second poll). */
+(function () {
+  "use strict";
+  var section = document.querySelector("[data-agent-stream]");
+  if (!section || !window.EventSource || !window.htmx) { return; }
+  var source = new EventSource(section.getAttribute("data-agent-stream"));
+  source.addEventListener("message", function () { window.htmx.trigger(document.body, "cx:refresh-messages"); });
+  window.addEventListener("pagehide", function () { source.close(); });
+})();
