@@ -6,16 +6,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from cxloop.core.actor import Actor
 from cxloop.core.errors import ValidationError
 from cxloop.core.pagination import Page, paginate
 from cxloop.core.permissions import Perm
-from cxloop.customers.models import Customer
+from cxloop.customers.models import Customer, IdentityKind
 from cxloop.messaging import rendering
 from cxloop.messaging.errors import MessageNotFoundError, TemplateNotFoundError
 from cxloop.messaging.models import (
+    ANY_CHANNEL,
     ConsentRecord,
     DeliveryEvent,
     MessageStatus,
@@ -165,6 +166,49 @@ def consent_history(actor: Actor, customer: Customer, *, limit: int = 200) -> li
     return list(ConsentRecord.objects.filter(customer=customer).order_by("-at", "-id")[:limit])
 
 
+@dataclass(frozen=True)
+class ConsentSummary:
+    current: list[ConsentState]
+    history: list[ConsentRecord]
+
+
+def _state_of(channel: str, purpose: str, record: ConsentRecord | None) -> ConsentState:
+    """What services.consent.consent_state answers when `record` is the latest one for (channel or "*", purpose)."""
+    if record is None:
+        return ConsentState(channel=channel, purpose=purpose, allowed=purpose == Purpose.SERVICE, explicit=False)
+    return ConsentState(
+        channel=channel,
+        purpose=purpose,
+        allowed=record.granted,
+        explicit=True,
+        source=record.source,
+        at=record.at.isoformat(),
+    )
+
+
+def consent_summary(actor: Actor, customer: Customer, *, limit: int = 200) -> ConsentSummary:
+    """consent_overview and consent_history in one read (the customer page shows both).
+
+    The history is newest first, the order in which the latest record decides, so while it is whole the
+    current state per channel and purpose is its first matching record; past `limit` records the overview
+    is read the usual way.
+    """
+    actor.require(Perm.CUSTOMERS_VIEW)
+    history = list(ConsentRecord.objects.filter(customer=customer).order_by("-at", "-id")[: limit + 1])
+    if len(history) > limit:
+        return ConsentSummary(consent_overview(actor, customer), history[:limit])
+    current = [
+        _state_of(
+            channel,
+            purpose,
+            next((r for r in history if r.purpose == purpose and r.channel in (channel, ANY_CHANNEL)), None),
+        )
+        for channel in CHANNEL_KINDS
+        for purpose in (Purpose.SERVICE, Purpose.MARKETING)
+    ]
+    return ConsentSummary(current, history)
+
+
 def list_suppressions(
     actor: Actor, *, channel: str = "", address: str = "", reason: str = "", cursor: str | None = None, limit: int = 50
 ) -> Page[Suppression]:
@@ -181,3 +225,32 @@ def list_suppressions(
     if reason:
         qs = qs.filter(reason=reason)
     return paginate(qs, ORDER, cursor, limit)
+
+
+@dataclass(frozen=True)
+class SuppressedAddress:
+    channel: str
+    address: str  # as the customer's identity spells it (the suppression holds the canonical key)
+    suppression: Suppression
+
+
+def customer_suppressions(actor: Actor, customer: Customer) -> list[SuppressedAddress]:
+    """The customer's own addresses that are on the suppression list: why nothing reaches them on a channel."""
+    actor.require(Perm.CUSTOMERS_VIEW)
+    keys: dict[tuple[str, str], str] = {}
+    for identity in customer.identities.all():
+        address = f"{identity.network}:{identity.value}" if identity.kind == IdentityKind.SOCIAL else identity.value
+        for channel, kinds in CHANNEL_KINDS.items():
+            if identity.kind not in kinds:
+                continue
+            try:
+                keys.setdefault((channel, suppression_key(channel, address)), address)
+            except ValidationError:  # an identity that no longer normalises cannot be on the list either
+                continue
+    if not keys:
+        return []
+    wanted = Q()
+    for channel, key in keys:
+        wanted |= Q(channel=channel, address=key)
+    rows = Suppression.objects.filter(wanted).order_by("channel", "address", "id")
+    return [SuppressedAddress(row.channel, keys[(row.channel, row.address)], row) for row in rows]

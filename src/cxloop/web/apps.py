@@ -7,8 +7,16 @@ class WebConfig(AppConfig):
 
     def ready(self) -> None:
         from cxloop.web.panels import register_customer_panel
+        from cxloop.web.views import contact_preferences
         from cxloop.web.views.inbox import panel_context
 
         register_customer_panel(
             "conversations", "Conversations", "web/inbox/customer_panel.html", panel_context, order=5
+        )
+        register_customer_panel(
+            "contact-preferences",
+            "Contact preferences",
+            contact_preferences.PANEL_TEMPLATE,
+            contact_preferences.panel_context,
+            order=contact_preferences.PANEL_ORDER,
         )

@@ -20,6 +20,8 @@ _SECTIONS = (
     ("audit", "audit"),
     ("token", "tokens"),
     ("attribute", "settings"),
+    ("template", "settings"),
+    ("suppression", "settings"),
     ("inbox", "inbox"),
     ("conversation", "inbox"),
     ("attachment", "inbox"),

@@ -1,13 +1,26 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from cxloop.web.views import admin_pages, customers, home, inbox, merges, profile, quarantine, timeline
+from cxloop.web.views import (
+    admin_pages,
+    contact_preferences,
+    customers,
+    home,
+    inbox,
+    merges,
+    message_templates,
+    profile,
+    quarantine,
+    suppressions,
+    timeline,
+)
 
 app_name = "web"
 
 _customer = "customers/<str:public_id>/"
 _conversation = "inbox/<str:public_id>/"
 _quarantined = "settings/quarantine/<str:public_id>/"
+_template = "settings/templates/<slug:key>/"
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
@@ -29,6 +42,8 @@ urlpatterns = [
     path(_customer + "timeline/", timeline.timeline, name="customer-timeline"),
     path(_customer + "interactions/", timeline.log_interaction, name="customer-log"),
     path(_customer + "merge/", merges.merge_pick, name="customer-merge"),
+    path(_customer + "consents/", contact_preferences.consent_record, name="customer-consents"),
+    path(_customer + "preference-link/", contact_preferences.preference_link, name="customer-preference-link"),
     path(_customer + "merge/<str:other_id>/", merges.merge_compare, name="customer-merge-compare"),
     # merges
     path("suggestions/", merges.suggestion_list, name="suggestions"),
@@ -58,4 +73,14 @@ urlpatterns = [
     path(_quarantined + "raw/", quarantine.quarantine_raw, name="quarantine-raw"),
     path(_quarantined + "reprocess/", quarantine.quarantine_reprocess, name="quarantine-reprocess"),
     path(_quarantined + "discard/", quarantine.quarantine_discard, name="quarantine-discard"),
+    # outbound messaging settings
+    path("settings/templates/", message_templates.template_list, name="templates"),
+    path("settings/templates/_customers/", message_templates.template_customers, name="template-customers"),
+    path(_template, message_templates.template_detail, name="template"),
+    path(_template + "versions/", message_templates.template_version_new, name="template-version-new"),
+    path(_template + "preview/", message_templates.template_preview, name="template-preview"),
+    path(_template + "compare/", message_templates.template_compare, name="template-compare"),
+    path("settings/suppressions/", suppressions.suppression_list, name="suppressions"),
+    path("settings/suppressions/add/", suppressions.suppression_add, name="suppression-add"),
+    path("settings/suppressions/<str:public_id>/lift/", suppressions.suppression_lift, name="suppression-lift"),
 ]

@@ -106,9 +106,11 @@
       if (textarea.hasAttribute("data-draft-clear")) {
         store.removeItem(key);
         textarea.removeAttribute("data-draft-clear");
-      } else if (!textarea.value) {
+      } else if (!textarea.value || textarea.hasAttribute("data-draft-override")) {
+        /* data-draft-override: the box starts from stored content (a template's current version), and an
+         * unsaved edit of it wins over that starting point until it is saved. */
         var saved = store.getItem(key);
-        if (saved) {
+        if (saved && saved !== textarea.value) {
           textarea.value = saved;
           draftStatus(textarea, "Draft restored");
         }
