@@ -79,6 +79,8 @@ class TemplateVersionForm(forms.Form):
         self.channel = channel
         self.fields["body_text"].widget = _textarea(8, f"{draft_prefix}:body_text" if draft_prefix else "")
         self.fields["body_html"].widget = _textarea(8, f"{draft_prefix}:body_html" if draft_prefix else "")
+        if draft_prefix:
+            self.fields["subject"].widget.attrs["data-draft"] = f"{draft_prefix}:subject"
         if channel != "email":
             del self.fields["subject"]
             del self.fields["body_html"]

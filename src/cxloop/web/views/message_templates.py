@@ -145,7 +145,7 @@ def _version_form(
     form = TemplateVersionForm(
         data, initial=initial, channel=template.channel, draft_prefix=_draft_prefix(template, locale)
     )
-    for name in ("body_text", "body_html"):
+    for name in _CONTENT_FIELDS:
         if name in form.fields:
             form.fields[name].widget.attrs["data-draft-override"] = True
             if clear:

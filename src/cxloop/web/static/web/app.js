@@ -100,7 +100,7 @@
   function initDrafts(root) {
     var store = storage();
     if (!store) { return; }
-    var areas = root.querySelectorAll ? root.querySelectorAll("textarea[data-draft]") : [];
+    var areas = root.querySelectorAll ? root.querySelectorAll("textarea[data-draft], input[data-draft]") : [];
     Array.prototype.forEach.call(areas, function (textarea) {
       var key = textarea.getAttribute("data-draft");
       if (textarea.hasAttribute("data-draft-clear")) {
