@@ -271,9 +271,25 @@ def test_compare_of_a_version_from_another_template_goes_back_to_the_page(web, a
     mine = TemplateVersion.objects.get(template=shipped)
     foreign = TemplateVersion.objects.get(template=other)
 
-    response = web(ada).get(f"/settings/templates/order-shipped/compare/?a={mine.pk}&b={foreign.pk}")
+    client = web(ada)
 
-    assert response.status_code == 302
+    foreign_pair = client.get(f"/settings/templates/order-shipped/compare/?a={mine.pk}&b={foreign.pk}")
+    nonsense = client.get(f"/settings/templates/order-shipped/compare/?a={mine.pk}&b=99999999999999999999999999")
+
+    assert foreign_pair.status_code == 302
+    assert nonsense.status_code == 302
+
+
+def test_draft_preview_without_javascript_renders_a_page(web, ada, system, shipped):
+    customer = make_customer(system, "Ann Smith", email="ann@example.com")
+    data = {"source": "draft", "preview-customer": customer.public_id, **version_post(locale="en", body_text="Yo")}
+
+    response = web(ada).post("/settings/templates/order-shipped/preview/", data)
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "<!doctype html>" in body
+    assert '<pre class="preview-text">Yo</pre>' in body
 
 
 # --- preview -------------------------------------------------------------------------------------
@@ -550,6 +566,12 @@ def test_list_filters_and_an_address_without_its_channel_is_explained(web, alice
     assert "ann@example.com" not in by_address
     assert unclear.status_code == 422
     assert "required with address" in unclear.content.decode()
+
+
+def test_a_damaged_page_cursor_is_explained_not_a_500(web, alice):
+    response = web(alice).get("/settings/suppressions/?cursor=not-a-cursor")
+
+    assert response.status_code == 422
 
 
 def test_lifting_an_unknown_suppression_is_a_404(web, ada):

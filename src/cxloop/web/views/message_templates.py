@@ -376,7 +376,7 @@ def template_compare(request: HttpRequest, key: str) -> HttpResponse:
     picked = []
     for name in ("a", "b"):
         raw = request.GET.get(name, "")
-        version = versions.filter(pk=int(raw)).first() if raw.isdigit() else None
+        version = versions.filter(pk=int(raw)).first() if raw.isdigit() and len(raw) <= 18 else None
         if version is None:
             messages.error(request, "Pick two versions of this template to compare.")
             return redirect(reverse("web:template", args=[template.key]) + "#history")
