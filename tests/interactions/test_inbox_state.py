@@ -41,7 +41,8 @@ def test_a_customer_message_opens_and_our_answer_waits(system, path):
     ingest(item("inbound", 30))
     thread = Thread.objects.get()
     assert thread.status == ThreadStatus.OPEN
-    assert thread.last_inbound_at is not None and thread.last_outbound_at is None
+    assert thread.last_inbound_at is not None
+    assert thread.last_outbound_at is None
 
     ingest(item("outbound", 20))
     thread.refresh_from_db()
