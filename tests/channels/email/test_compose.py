@@ -204,4 +204,3 @@ def test_a_plain_http_unsubscribe_link_is_kept_without_one_click():
     message = compose_email(request(purpose="marketing", unsubscribe_url="http://cx.localhost:8000/p/u/x"))
     assert message.extra_headers["List-Unsubscribe"] == "<http://cx.localhost:8000/p/u/x>"
     assert "List-Unsubscribe-Post" not in message.extra_headers
-
