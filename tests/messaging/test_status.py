@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from cxloop.channels.events import AddressBounced, DeliveryStatusReported, InboundReceived
@@ -38,7 +40,8 @@ def report(message: OutboundMessage, state: str, **extra: str) -> DeliveryStatus
         channel=message.channel,
         provider_message_id=message.provider_message_id,
         state=state,
-        occurred_at=extra.get("occurred_at", "2026-11-24T10:00:00+00:00"),
+        # After the send by default: a fixed moment would sort before the "sent" event once the day passed it.
+        occurred_at=extra.get("occurred_at", (message.sent_at + timedelta(minutes=1)).isoformat()),
         error_code=extra.get("error_code", ""),
         error_message=extra.get("error_message", ""),
     )

@@ -4,7 +4,7 @@ Use as `from cxloop.messaging import services as messaging_services`.
 """
 
 from cxloop.messaging.services.consent import consent_state, record_consents
-from cxloop.messaging.services.dispatching import dispatch, due_message_ids
+from cxloop.messaging.services.dispatching import dispatch, dispatch_batch, due_message_ids
 from cxloop.messaging.services.links import (
     LinkExpiredError,
     LinkInvalidError,
@@ -35,6 +35,7 @@ __all__ = [
     "create_template",
     "customer_for_token",
     "dispatch",
+    "dispatch_batch",
     "due_message_ids",
     "is_suppressed",
     "lift_keyword_suppression",

@@ -8,28 +8,33 @@ The sender is called outside any transaction: a slow provider must not hold data
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Protocol, runtime_checkable
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Q
+from django.db import connections, router, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Q, prefetch_related_objects
 
 from cxloop.channels import registry
-from cxloop.channels.base import OutboundPayload, SendFailed, SendOutcome, ThreadContext
+from cxloop.channels.base import OutboundPayload, OutboundSender, SendFailed, SendOutcome, ThreadContext
 from cxloop.core import clock
 from cxloop.core.actor import Actor
+from cxloop.core.bulk import update_rows
 from cxloop.core.errors import CxloopError
 from cxloop.core.permissions import Perm
-from cxloop.events.bus import publish
+from cxloop.events.bus import publish, publish_all
 from cxloop.interactions import services as interaction_services
 from cxloop.interactions.models import Thread
 from cxloop.interactions.types import InteractionInput
 from cxloop.messaging import governance
 from cxloop.messaging.events import MessageBlocked, MessageFailed, MessageSent
 from cxloop.messaging.models import DeliveryEvent, MessageStatus, OutboundMessage, Purpose
+from cxloop.messaging.services.judging import Facts, Subject, Verdict, judge, read_facts
 from cxloop.messaging.services.links import unsubscribe_link
-from cxloop.messaging.services.sending import judge
-from cxloop.privacy.services import record_audit
+from cxloop.privacy.services import AuditRecord, record_audit, record_audits
 
 logger = logging.getLogger(__name__)
 
@@ -48,14 +53,71 @@ def _actor() -> Actor:
     return Actor.system("messaging")
 
 
-def _claim(message_id: int) -> bool:
+def _returning_supported(connection: BaseDatabaseWrapper) -> bool:
+    """UPDATE ... RETURNING: PostgreSQL, SQLite from 3.35 (Django flags it for INSERT; the same versions)."""
+    return bool(connection.features.can_return_columns_from_insert)
+
+
+# Read back by the claim: what judging the messages again and loading them need.
+_CLAIMED = ("id", "customer", "channel", "to_address", "purpose")
+
+
+def _claim(message_ids: Sequence[int]) -> dict[int, Subject]:
+    """Claim the due ones of `message_ids` (queued/scheduled and due -> sending): {id: what to judge}.
+
+    One conditional UPDATE for all of them, so concurrent claimers split the messages and none is taken twice;
+    RETURNING hands back what judging and loading them need, in the same statement.
+    """
+    if not message_ids:
+        return {}
     now = clock.now()
-    return (
-        OutboundMessage.objects.filter(pk=message_id, status__in=_DUE)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .update(status=MessageStatus.SENDING, updated_at=now)
-        == 1
+    connection = connections[router.db_for_write(OutboundMessage)]
+    if not _returning_supported(connection):
+        return _claim_each(message_ids, now)
+    meta = OutboundMessage._meta
+    quote = connection.ops.quote_name
+    columns = {field.name: quote(str(field.column)) for field in meta.concrete_fields}
+    status, updated, next_at, pk = columns["status"], columns["updated_at"], columns["next_attempt_at"], columns["id"]
+    ids = list(dict.fromkeys(message_ids))
+    sql = (  # identifiers from the model's metadata only; every value is a parameter
+        f"UPDATE {quote(meta.db_table)} SET {status} = %s, {updated} = %s"  # noqa: S608
+        f" WHERE {pk} IN ({', '.join(['%s'] * len(ids))}) AND {status} IN (%s, %s)"
+        f" AND ({next_at} IS NULL OR {next_at} <= %s) RETURNING {', '.join(columns[name] for name in _CLAIMED)}"
     )
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [MessageStatus.SENDING.value, stamp, *ids, *(s.value for s in _DUE), stamp])
+        return _subjects(cursor.fetchall())
+
+
+def _subjects(rows: Iterable[Sequence[Any]]) -> dict[int, Subject]:
+    return {pk: Subject(customer, channel, address, purpose) for pk, customer, channel, address, purpose in rows}
+
+
+def _claim_each(message_ids: Sequence[int], now: datetime) -> dict[int, Subject]:
+    """The claim where UPDATE cannot return rows: one conditional UPDATE per message, then read them."""
+    due = Q(status__in=_DUE) & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+    claimed = [
+        pk
+        for pk in dict.fromkeys(message_ids)
+        if OutboundMessage.objects.filter(due, pk=pk).update(status=MessageStatus.SENDING, updated_at=now) == 1
+    ]
+    names = [OutboundMessage._meta.get_field(name).attname for name in _CLAIMED]  # type: ignore[union-attr]
+    return _subjects(OutboundMessage.objects.filter(pk__in=claimed).values_list(*names))
+
+
+def _load(claimed: dict[int, Subject]) -> list[tuple[OutboundMessage, Facts]]:
+    """The claimed messages with what sending needs, and the facts to judge them again (one statement more
+    for a single message, two for a batch)."""
+    if not claimed:
+        return []
+    facts = dict(zip(claimed, read_facts(list(claimed.values())), strict=True))
+    rows = list(
+        OutboundMessage.objects.select_related("customer", "created_by").filter(pk__in=list(claimed)).order_by("pk")
+    )
+    # Free text (most sends) has no template: its version and template are read only for those that do.
+    prefetch_related_objects([m for m in rows if m.template_version_id is not None], "template_version__template")
+    return [(message, facts[message.pk]) for message in rows]
 
 
 def _event(message: OutboundMessage, state: str, detail: str = "", code: str = "") -> None:
@@ -90,38 +152,48 @@ def _payload(message: OutboundMessage) -> OutboundPayload:
     )
 
 
-@transaction.atomic
-def _hold_or_block(message: OutboundMessage) -> bool:
+def _hold_or_block(message: OutboundMessage, facts: Facts) -> bool:
     """Re-judge a claimed message: consent or suppression may have changed while it waited. True: go on."""
     verdict = judge(
-        message.customer, message.channel, message.to_address, message.purpose, quiet=message.respect_quiet_hours
+        message.customer,
+        message.channel,
+        message.to_address,
+        message.purpose,
+        quiet=message.respect_quiet_hours,
+        facts=facts,
     )
     if verdict.status == MessageStatus.QUEUED:
         return True
+    _keep_back(message, verdict)
+    return False
+
+
+@transaction.atomic
+def _keep_back(message: OutboundMessage, verdict: Verdict) -> None:
     message.status, message.reason, message.reason_code = verdict.status, verdict.reason[:300], verdict.reason_code
     message.next_attempt_at = verdict.not_before
     message.save(update_fields=["status", "reason", "reason_code", "next_attempt_at", "updated_at"])
     _event(message, verdict.status, verdict.reason)
-    if verdict.status == MessageStatus.BLOCKED:
-        record_audit(
-            _actor(),
-            "message.blocked",
-            object_type="customer",
-            object_id=message.customer.public_id,
-            summary=f"{message.public_id} blocked at send time: {verdict.reason}",
-            after={"message": message.public_id, "reason": verdict.reason_code},
+    if verdict.status != MessageStatus.BLOCKED:
+        return
+    record_audit(
+        _actor(),
+        "message.blocked",
+        object_type="customer",
+        object_id=message.customer.public_id,
+        summary=f"{message.public_id} blocked at send time: {verdict.reason}",
+        after={"message": message.public_id, "reason": verdict.reason_code},
+    )
+    publish(
+        MessageBlocked(
+            message_id=message.public_id,
+            customer_id=message.customer.public_id,
+            channel=message.channel,
+            purpose=message.purpose,
+            reason_code=verdict.reason_code,
+            reason=verdict.reason,
         )
-        publish(
-            MessageBlocked(
-                message_id=message.public_id,
-                customer_id=message.customer.public_id,
-                channel=message.channel,
-                purpose=message.purpose,
-                reason_code=verdict.reason_code,
-                reason=verdict.reason,
-            )
-        )
-    return False
+    )
 
 
 def _author(message: OutboundMessage) -> Actor:
@@ -133,7 +205,8 @@ def _author(message: OutboundMessage) -> Actor:
 
 def _record_on_timeline(message: OutboundMessage, outcome: SendOutcome) -> str:
     """The outbound interaction, threaded by the provider's id so the customer's reply finds it. Never fatal:
-    the message is out, and a timeline problem must not make it look unsent (which would send it again)."""
+    the message is out, and a timeline problem must not make it look unsent (which would send it again).
+    record_interaction is atomic itself, a savepoint here: a refusal leaves nothing of it behind."""
     thread = Thread.objects.filter(public_id=message.thread_ref).first() if message.thread_ref else None
     data = InteractionInput(
         channel=message.channel,
@@ -145,39 +218,37 @@ def _record_on_timeline(message: OutboundMessage, outcome: SendOutcome) -> str:
         metadata={"message": message.public_id, "purpose": message.purpose},
     )
     try:
-        with transaction.atomic():
-            recorded = interaction_services.record_interaction(_author(message), message.customer, data, thread=thread)
-            return recorded.public_id
+        recorded = interaction_services.record_interaction(_author(message), message.customer, data, thread=thread)
     except CxloopError:
         logger.exception("message %s was sent but could not be put on the timeline", message.public_id)
         return ""
+    return recorded.public_id
 
 
-@transaction.atomic
-def _mark_sent(message: OutboundMessage, outcome: SendOutcome) -> None:
-    now = clock.now()
+_SENT_FIELDS = (
+    "status",
+    "provider_message_id",
+    "sent_at",
+    "next_attempt_at",
+    "reason",
+    "reason_code",
+    "attempts",
+    "interaction_ref",
+    "updated_at",
+)
+
+
+def _apply_sent(message: OutboundMessage, outcome: SendOutcome, now: datetime) -> None:
     message.status = _OUTCOME_STATUS.get(outcome.state, MessageStatus.SENT)
     message.provider_message_id = outcome.provider_message_id[:255]
     message.sent_at, message.next_attempt_at, message.reason, message.reason_code = now, None, "", ""
     message.attempts += 1
     message.interaction_ref = _record_on_timeline(message, outcome)
-    message.save(
-        update_fields=[
-            "status",
-            "provider_message_id",
-            "sent_at",
-            "next_attempt_at",
-            "reason",
-            "reason_code",
-            "attempts",
-            "interaction_ref",
-            "updated_at",
-        ]
-    )
-    _event(message, MessageStatus.SENT, f"provider id {message.provider_message_id}")
-    record_audit(
-        _actor(),
-        "message.sent",
+
+
+def _sent_audit(message: OutboundMessage) -> AuditRecord:
+    return AuditRecord(
+        action="message.sent",
         object_type="customer",
         object_id=message.customer.public_id,
         summary=f"{message.purpose} {message.channel} {message.public_id} to {message.to_address}",
@@ -187,15 +258,60 @@ def _mark_sent(message: OutboundMessage, outcome: SendOutcome) -> None:
             "attempts": message.attempts,
         },
     )
-    publish(
-        MessageSent(
-            message_id=message.public_id,
-            customer_id=message.customer.public_id,
-            channel=message.channel,
-            provider_message_id=message.provider_message_id,
-            interaction_id=message.interaction_ref,
-        )
+
+
+def _sent_event(message: OutboundMessage) -> MessageSent:
+    return MessageSent(
+        message_id=message.public_id,
+        customer_id=message.customer.public_id,
+        channel=message.channel,
+        provider_message_id=message.provider_message_id,
+        interaction_id=message.interaction_ref,
     )
+
+
+@transaction.atomic
+def _mark_sent(message: OutboundMessage, outcome: SendOutcome) -> None:
+    now = clock.now()
+    _apply_sent(message, outcome, now)
+    message.save(update_fields=list(_SENT_FIELDS))
+    _event(message, MessageStatus.SENT, f"provider id {message.provider_message_id}")
+    audit = _sent_audit(message)
+    record_audit(
+        _actor(),
+        audit.action,
+        object_type=audit.object_type,
+        object_id=audit.object_id,
+        summary=audit.summary,
+        after=audit.after,
+    )
+    publish(_sent_event(message))
+
+
+@transaction.atomic
+def _mark_sent_many(sent: Sequence[tuple[OutboundMessage, SendOutcome]]) -> None:
+    """_mark_sent for a batch: each message still gets its interaction, delivery event, audit entry and event,
+    written with one statement per table where the table allows it."""
+    if not sent:
+        return
+    now = clock.now()
+    for message, outcome in sent:
+        _apply_sent(message, outcome, now)
+    messages = [message for message, _ in sent]
+    update_rows(messages, _SENT_FIELDS)
+    DeliveryEvent.objects.bulk_create(
+        [
+            DeliveryEvent(
+                message=message,
+                state=MessageStatus.SENT,
+                occurred_at=now,
+                detail=f"provider id {message.provider_message_id}"[:500],
+            )
+            for message in messages
+        ]
+    )
+    record_audits(_actor(), [_sent_audit(message) for message in messages])
+    publish_all([_sent_event(message) for message in messages])
 
 
 @transaction.atomic
@@ -233,35 +349,118 @@ def _mark_failed(message: OutboundMessage, reason: str, code: str, *, permanent:
     )
 
 
+def _not_sendable(channel: str) -> SendFailed:
+    return SendFailed(f"nothing can send on {channel} any more", permanent=True, code="not_sendable")
+
+
+def _crashed(exc: Exception) -> SendFailed:
+    """A sender bug is retried like an outage (and logged by the caller)."""
+    return SendFailed(f"sender error: {exc.__class__.__name__}", code="sender_error")
+
+
+def _attempt(sender: OutboundSender, message: OutboundMessage) -> SendOutcome | SendFailed:
+    try:
+        return sender.send(_payload(message))
+    except SendFailed as exc:
+        return exc
+    except Exception as exc:  # noqa: BLE001 - see _crashed
+        logger.exception("sender for %s raised on %s", message.channel, message.public_id)
+        return _crashed(exc)
+
+
+def _settle(message: OutboundMessage, result: SendOutcome | SendFailed) -> None:
+    if isinstance(result, SendFailed):
+        _mark_failed(message, result.reason or str(result), result.code, permanent=result.permanent)
+    else:
+        _mark_sent(message, result)
+
+
 def _send(message: OutboundMessage) -> None:
     try:
         sender = registry.sender_for(message.channel)
     except CxloopError:
-        _mark_failed(message, f"nothing can send on {message.channel} any more", "not_sendable", permanent=True)
+        _settle(message, _not_sendable(message.channel))
         return
-    try:
-        outcome = sender.send(_payload(message))
-    except SendFailed as exc:
-        _mark_failed(message, exc.reason or str(exc), exc.code, permanent=exc.permanent)
-        return
-    except Exception as exc:  # noqa: BLE001 - a sender bug is retried like an outage, and logged
-        logger.exception("sender for %s raised on %s", message.channel, message.public_id)
-        _mark_failed(message, f"sender error: {exc.__class__.__name__}", "sender_error", permanent=False)
-        return
-    _mark_sent(message, outcome)
+    _settle(message, _attempt(sender, message))
 
 
 def dispatch(message_id: int) -> str:
     """Send one message if it is due and nobody else has it; returns what happened (for the task result)."""
-    if not _claim(message_id):
+    loaded = _load(_claim([message_id]))
+    if not loaded:
         return "skipped"
-    message = OutboundMessage.objects.select_related("customer", "created_by", "template_version__template").get(
-        pk=message_id
-    )
-    if not _hold_or_block(message):
+    message, facts = loaded[0]
+    if not _hold_or_block(message, facts):
         return message.status
     _send(message)
     return message.status
+
+
+# --- batches -------------------------------------------------------------------------------------------
+# Messages claimed, sent and marked together: the bound on how many a crash mid-batch leaves in "sending"
+# (to be failed as "outcome unknown" by fail_stuck_messages), and on one provider session's length.
+BATCH_SIZE = 50
+
+
+@runtime_checkable
+class BatchSender(Protocol):
+    """A sender that can hand several messages to the provider in one session (email: one SMTP connection)."""
+
+    def send_many(self, payloads: Sequence[OutboundPayload]) -> list[SendOutcome | SendFailed]:
+        """One result per payload, in order: a refused message is a SendFailed there, never an exception."""
+        ...
+
+
+def _results(channel: str, messages: Sequence[OutboundMessage]) -> list[SendOutcome | SendFailed]:
+    try:
+        sender = registry.sender_for(channel)
+    except CxloopError:
+        return [_not_sendable(channel)] * len(messages)
+    if not isinstance(sender, BatchSender):
+        return [_attempt(sender, message) for message in messages]
+    try:
+        results = sender.send_many([_payload(message) for message in messages])
+    except Exception as exc:  # noqa: BLE001 - see _crashed
+        logger.exception("sender for %s raised on a batch of %d", channel, len(messages))
+        return [_crashed(exc)] * len(messages)
+    if len(results) != len(messages):
+        logger.error("sender for %s answered %d results for %d messages", channel, len(results), len(messages))
+        return [SendFailed("sender error: wrong number of results", code="sender_error")] * len(messages)
+    return results
+
+
+def _dispatch_chunk(message_ids: Sequence[int], counts: Counter[str]) -> None:
+    loaded = _load(_claim(message_ids))
+    skipped = len(set(message_ids)) - len(loaded)
+    if skipped:
+        counts["skipped"] += skipped
+    by_channel: dict[str, list[OutboundMessage]] = {}
+    for message, facts in loaded:
+        if _hold_or_block(message, facts):
+            by_channel.setdefault(message.channel, []).append(message)
+        else:
+            counts[str(message.status)] += 1
+    for channel, messages in by_channel.items():
+        sent: list[tuple[OutboundMessage, SendOutcome]] = []
+        for message, result in zip(messages, _results(channel, messages), strict=True):
+            if isinstance(result, SendFailed):
+                _settle(message, result)
+                counts[str(message.status)] += 1
+            else:
+                sent.append((message, result))
+        _mark_sent_many(sent)
+        counts.update(str(message.status) for message, _ in sent)
+
+
+def dispatch_batch(message_ids: Sequence[int]) -> dict[str, int]:
+    """dispatch() for many messages: claimed with one UPDATE per chunk (so concurrent batches never share a
+    message), judged again, sent over one provider session per channel and chunk where the sender can, and
+    marked with bulk writes. Each message keeps its own outcome: one refused recipient fails only its message.
+    Returns how many ended in each status, "skipped" for those not due or taken by someone else."""
+    counts: Counter[str] = Counter()
+    for start in range(0, len(message_ids), BATCH_SIZE):
+        _dispatch_chunk(message_ids[start : start + BATCH_SIZE], counts)
+    return dict(counts)
 
 
 def due_message_ids(limit: int = 1000) -> list[int]:

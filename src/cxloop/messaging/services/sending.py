@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
-from datetime import datetime
+from dataclasses import asdict
 
 from django.db import IntegrityError, transaction
+from django_tasks_db import DatabaseBackend
 
 from cxloop.channels import registry
 from cxloop.core import clock
@@ -27,10 +27,10 @@ from cxloop.messaging import governance
 from cxloop.messaging.events import MessageBlocked, MessageQueued
 from cxloop.messaging.models import DeliveryEvent, MessageStatus, OutboundMessage, Purpose, TemplateVersion
 from cxloop.messaging.rendering import Rendered
-from cxloop.messaging.services import consent, templates
+from cxloop.messaging.services import templates
 from cxloop.messaging.services.addresses import CHANNEL_KINDS, chosen_address
+from cxloop.messaging.services.judging import Verdict, judge
 from cxloop.messaging.services.links import preference_link, unsubscribe_link
-from cxloop.messaging.services.suppression import is_suppressed
 from cxloop.messaging.types import SendRequest
 from cxloop.privacy.services import record_audit
 
@@ -44,14 +44,6 @@ CAP_STATUSES = (
     MessageStatus.DELIVERED,
     MessageStatus.READ,
 )
-
-
-@dataclass(frozen=True)
-class Verdict:
-    status: str
-    reason_code: str = ""
-    reason: str = ""
-    not_before: datetime | None = None
 
 
 def idempotency_scope(actor: Actor) -> str:
@@ -200,26 +192,6 @@ def _over_cap(customer: Customer) -> str:
     return f"{count} marketing messages already within the cap of {cap.text}" if count >= cap.limit else ""
 
 
-def judge(customer: Customer, channel: str, address: str, purpose: str, *, quiet: bool) -> Verdict:
-    """The governance rules in order; also run again at dispatch, as consent may change while a message waits."""
-    suppression = is_suppressed(channel, address)
-    if suppression is not None:
-        return Verdict(MessageStatus.BLOCKED, "suppressed", f"{channel} address is suppressed ({suppression.reason})")
-    state = consent.consent_state(customer.pk, channel, purpose)
-    if not state.allowed:
-        if purpose == Purpose.MARKETING:
-            reason = "marketing consent withdrawn" if state.explicit else "no marketing consent on this channel"
-            return Verdict(MessageStatus.BLOCKED, "no_consent", reason)
-        return Verdict(MessageStatus.BLOCKED, "opted_out", f"the customer opted out of service messages on {channel}")
-    if quiet:
-        until = governance.quiet_until(
-            governance.quiet_hours(), clock.now(), governance.customer_zone(customer.time_zone)
-        )
-        if until is not None:
-            return Verdict(MessageStatus.SCHEDULED, "quiet_hours", "held back for quiet hours", not_before=until)
-    return Verdict(MessageStatus.QUEUED)
-
-
 def _verdict(customer: Customer, channel: str, address: str, purpose: str, request: SendRequest) -> Verdict:
     quiet = purpose == Purpose.MARKETING or request.quiet_hours
     verdict = judge(customer, channel, address, purpose, quiet=quiet)
@@ -270,14 +242,19 @@ def _announce(actor: Actor, message: OutboundMessage) -> None:
         )
     )
     if message.status == MessageStatus.QUEUED:
-        message_pk = message.pk
-        transaction.on_commit(lambda: _enqueue_dispatch(message_pk))
+        _enqueue_dispatch(message.pk)
 
 
 def _enqueue_dispatch(message_pk: int) -> None:
+    """A queue kept in this database takes the task row in this transaction: it commits (or vanishes) with the
+    message, a commit less than writing it afterwards. Any other queue is handed the task once we commit, so
+    a worker never looks for a message that is not there yet."""
     from cxloop.messaging.tasks import dispatch_message
 
-    dispatch_message.enqueue(message_pk)
+    if isinstance(dispatch_message.get_backend(), DatabaseBackend):
+        dispatch_message.enqueue(message_pk)
+    else:
+        transaction.on_commit(lambda: dispatch_message.enqueue(message_pk))
 
 
 @transaction.atomic
@@ -323,14 +300,17 @@ def send_message(actor: Actor, request: SendRequest) -> OutboundMessage:
         created_by=actor.user,
         created_by_label=actor.label[:200],
     )
-    try:
-        with transaction.atomic():
-            message.save()
-    except IntegrityError:
-        replay = _replayed(scope, request)  # a concurrent call with the same key stored it first
-        if replay is None:
-            raise
-        return replay
+    if not request.idempotency_key:
+        message.save()  # nothing unique to collide on: no savepoint needed
+    else:
+        try:
+            with transaction.atomic():
+                message.save()
+        except IntegrityError:
+            replay = _replayed(scope, request)  # a concurrent call with the same key stored it first
+            if replay is None:
+                raise
+            return replay
     DeliveryEvent.objects.create(
         message=message, state=verdict.status, occurred_at=clock.now(), detail=verdict.reason[:500]
     )
