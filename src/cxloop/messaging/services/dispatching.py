@@ -274,7 +274,7 @@ def _sent_event(message: OutboundMessage) -> MessageSent:
 def _mark_sent(message: OutboundMessage, outcome: SendOutcome) -> None:
     now = clock.now()
     _apply_sent(message, outcome, now)
-    message.save(update_fields=list(_SENT_FIELDS))
+    update_rows([message], _SENT_FIELDS)  # save(update_fields=...) without compiling the UPDATE each time
     _event(message, MessageStatus.SENT, f"provider id {message.provider_message_id}")
     audit = _sent_audit(message)
     record_audit(
