@@ -65,6 +65,8 @@ SUPPORT = "support@shop.example"
 CLIENT_NAME = "bench-client.localhost"  # smtplib would otherwise ask the resolver for our FQDN
 DATA_DIR = Path(os.environ.get("BENCH_DATA_DIR", "/work/shared/data"))
 GOAL = 0.3
+BATCH_SIZE = 50  # as messaging's dispatch_batch chunks (dispatching.BATCH_SIZE)
+OUTBOUND_COUNT = [0]
 
 
 @dataclass(frozen=True)
@@ -477,8 +479,6 @@ def _check_clean(label: str, result: dict[str, Any], received: int, expected: in
 def run_outbound(args: argparse.Namespace, counter: Any) -> dict[str, Any]:
     from django.conf import settings
     from django.contrib.auth import get_user_model
-    from django.core.mail import EmailMessage as DjangoEmail
-    from django.core.mail import get_connection
     from django.db.models import Max
 
     from cxloop.core.actor import Actor
@@ -488,6 +488,7 @@ def run_outbound(args: argparse.Namespace, counter: Any) -> dict[str, Any]:
     from cxloop.messaging.types import SendRequest
 
     count = args.outbound
+    OUTBOUND_COUNT[0] = count
     first = Customer.objects.aggregate(top=Max("pk"))["top"] or 0
     seed_outbound_customers(first, count)
     customers = list(
@@ -510,93 +511,154 @@ def run_outbound(args: argparse.Namespace, counter: Any) -> dict[str, Any]:
     actor = Actor.for_user(user, via="api")
     print(f"  outbound: {count:,} free-text service messages to {count:,} customers, sink on {settings.EMAIL_PORT}")
 
-    def ceiling() -> float:
+    def ceiling(per_connection: int) -> float:
+        return outbound_ceiling(requests, addresses, counter, per_connection)
+
+    def cxloop(label: str, dispatch: Any) -> dict[str, Any]:
+        """send_message for every request, then `dispatch(ids)`; checked against the sink and the database."""
+        profiler = None
+        if args.profile:
+            import cProfile
+
+            profiler = cProfile.Profile()  # process_time is a system call per event: 5x slower
+            profiler.enable()
         counter.value = 0
-        with common.stopwatch() as elapsed:
-            for n, (request, address) in enumerate(zip(requests, addresses, strict=True)):
-                message = DjangoEmail(
-                    subject=request.subject,
-                    body=request.text,
-                    from_email=settings.CXLOOP_EMAIL_FROM,
-                    to=[address],
-                    headers={"Message-ID": f"<bench-{n}@cxloop.localhost>"},
-                )
-                message.connection = get_connection(fail_silently=False)
-                message.send()
-        if counter.value != count:
-            raise SystemExit(f"ceiling: the sink received {counter.value:,} of {count:,}")
-        return elapsed[0]
+        before_sent = OutboundMessage.objects.filter(status=MessageStatus.SENT).count()
+        latencies: list[float] = []
+        STATEMENTS.per_message(1)
+        began_cpu = time.process_time()
+        with common.stopwatch() as send_s:
+            ids = []
+            for request in requests:
+                began = time.perf_counter()
+                ids.append(messaging.send_message(actor, request).pk)
+                latencies.append((time.perf_counter() - began) * 1000)
+        with common.stopwatch() as dispatch_s:
+            outcomes = dispatch(ids, latencies)
+        cpu = time.process_time() - began_cpu
+        statements = STATEMENTS.per_message(count)
+        if profiler is not None:
+            import pstats
 
-    base_first = ceiling()
-    profiler = None
-    if args.profile:
-        import cProfile
+            profiler.disable()
+            path = f"{args.profile}-outbound-{label}.prof"
+            profiler.dump_stats(path)
+            print(f"  CPU profile written to {path}; top 30 by cumulative time:")
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+        received = counter.value
+        sent = OutboundMessage.objects.filter(status=MessageStatus.SENT).count() - before_sent
+        if sent != count or received != count:
+            raise SystemExit(
+                f"outbound check failed ({label}): {sent:,} sent, sink received {received:,}, of {count:,}; {outcomes}"
+            )
+        return {
+            "send_s": send_s[0],
+            "dispatch_s": dispatch_s[0],
+            "latency": common.percentiles(latencies) if latencies else None,
+            "cpu": cpu,
+            "statements": statements,
+        }
 
-        profiler = cProfile.Profile()  # process_time is a system call per event: 5x slower
-        profiler.enable()
-    counter.value = 0
-    latencies: list[float] = []
-    STATEMENTS.per_message(1)
-    began_cpu = time.process_time()
-    with common.stopwatch() as send_s:
-        ids = []
-        for request in requests:
-            began = time.perf_counter()
-            ids.append(messaging.send_message(actor, request).pk)
-            latencies.append((time.perf_counter() - began) * 1000)
-    with common.stopwatch() as dispatch_s:
-        outcomes = {}
+    def one_by_one(ids: list[int], latencies: list[float]) -> dict[str, int]:
+        outcomes: dict[str, int] = {}
         for index, message_id in enumerate(ids):
             began = time.perf_counter()
             outcome = messaging.dispatch(message_id)
             latencies[index] += (time.perf_counter() - began) * 1000
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    cpu = time.process_time() - began_cpu
-    statements = STATEMENTS.per_message(count)
-    if profiler is not None:
-        import pstats
+        return outcomes
 
-        profiler.disable()
-        path = f"{args.profile}-outbound.prof"
-        profiler.dump_stats(path)
-        print(f"  CPU profile written to {path}; top 30 by cumulative time:")
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
-    received = counter.value
-    base_second = ceiling()
+    def in_batches(ids: list[int], latencies: list[float]) -> dict[str, int]:
+        latencies.clear()  # a message's latency is its batch's: not comparable, not reported
+        outcomes: dict[str, int] = {}
+        for start in range(0, len(ids), BATCH_SIZE):
+            for outcome, n in messaging.dispatch_batch(ids[start : start + BATCH_SIZE]).items():
+                outcomes[outcome] = outcomes.get(outcome, 0) + n
+        return outcomes
 
-    sent = OutboundMessage.objects.filter(status=MessageStatus.SENT).count()
-    if sent != count or received != count:
-        raise SystemExit(f"outbound check failed: {sent:,} sent, sink received {received:,}, of {count:,}; {outcomes}")
-    total_s = send_s[0] + dispatch_s[0]
+    result: dict[str, Any] = {"messages": count}
+    if args.dispatch in ("single", "both"):
+        base_first = ceiling(1)
+        run = cxloop("single", one_by_one)
+        base_second = ceiling(1)
+        result.update(report("single", run, base_first, base_second, "one connection per message"))
+    if args.dispatch in ("batch", "both"):
+        base_first = ceiling(BATCH_SIZE)
+        run = cxloop("batch", in_batches)
+        base_second = ceiling(BATCH_SIZE)
+        result["batch"] = report("batch", run, base_first, base_second, f"{BATCH_SIZE} messages per connection")
+    return result
+
+
+def outbound_ceiling(requests: list[Any], addresses: list[str], counter: Any, per_connection: int) -> float:
+    """Django's backend sending the same messages to the sink, `per_connection` over each connection."""
+    from django.conf import settings
+    from django.core.mail import EmailMessage as DjangoEmail
+    from django.core.mail import get_connection
+
+    count = len(requests)
+    counter.value = 0
+    with common.stopwatch() as elapsed:
+        for start in range(0, count, per_connection):
+            chunk = [
+                DjangoEmail(
+                    subject=request.subject,
+                    body=request.text,
+                    from_email=settings.CXLOOP_EMAIL_FROM,
+                    to=[address],
+                    headers={"Message-ID": f"<bench-{start + n}@cxloop.localhost>"},
+                )
+                for n, (request, address) in enumerate(
+                    zip(
+                        requests[start : start + per_connection], addresses[start : start + per_connection], strict=True
+                    )
+                )
+            ]
+            connection = get_connection(fail_silently=False)
+            if per_connection == 1:
+                chunk[0].connection = connection
+                chunk[0].send()  # as EmailSender.send does
+            else:
+                connection.send_messages(chunk)  # opens once, sends the chunk, closes
+    if counter.value != count:
+        raise SystemExit(f"ceiling: the sink received {counter.value:,} of {count:,}")
+    return elapsed[0]
+
+
+def report(label: str, run: dict[str, Any], base_first: float, base_second: float, how: str) -> dict[str, Any]:
+    count = OUTBOUND_COUNT[0]
+    total_s = run["send_s"] + run["dispatch_s"]
     rate = count / total_s
-    base_s = min(base_first, base_second)
-    ceiling_rate = count / base_s
-    ratio = rate / ceiling_rate
-    lat = common.percentiles(latencies)
-    print(f"  checked: {sent:,} messages sent, the sink received {received:,}")
+    ratio = rate / (count / min(base_first, base_second))
+    lat = run["latency"]
+    dispatch = "dispatch(id) per message" if label == "single" else f"dispatch_batch of {BATCH_SIZE}"
+    print(f"  [{label}] checked: {count:,} messages sent, the sink received {count:,}")
     print(
-        f"  Django EmailMessage + SMTP backend (ceiling): {count / base_first:8,.0f} and {count / base_second:,.0f}"
-        " messages/s (before, after)"
+        f"  [{label}] Django EmailMessage + SMTP backend, {how} (ceiling): {count / base_first:8,.0f} and"
+        f" {count / base_second:,.0f} messages/s (before, after)"
     )
     print(
-        f"  cxloop send_message + dispatch:               {rate:8,.0f} messages/s  (send_message"
-        f" {send_s[0] / count * 1000:.2f} ms, dispatch {dispatch_s[0] / count * 1000:.2f} ms per message;"
-        f" p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms; CPU {cpu / count * 1000:.2f} ms/message)"
+        f"  [{label}] cxloop send_message + {dispatch}: {rate:8,.0f} messages/s  (send_message"
+        f" {run['send_s'] / count * 1000:.2f} ms, dispatch {run['dispatch_s'] / count * 1000:.2f} ms per message;"
+        + (f" p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms;" if lat else "")
+        + f" CPU {run['cpu'] / count * 1000:.2f} ms/message)"
     )
-    print(f"  SQL statements per message: {statements}")
-    print(f"  ratio cxloop / ceiling: {ratio:.3f}   (goal >= {GOAL}: {'met' if ratio >= GOAL else 'NOT met'})")
-    return {
-        "messages": count,
-        "sql_per_message": statements,
+    print(f"  [{label}] SQL statements per message: {run['statements']}")
+    print(
+        f"  [{label}] ratio cxloop / ceiling: {ratio:.3f}   (goal >= {GOAL}: {'met' if ratio >= GOAL else 'NOT met'})"
+    )
+    figures = {
+        "sql_per_message": run["statements"],
         "ceiling_per_s": [round(count / base_first), round(count / base_second)],
         "per_s": round(rate, 1),
-        "send_ms": round(send_s[0] / count * 1000, 2),
-        "dispatch_ms": round(dispatch_s[0] / count * 1000, 2),
-        "p50_ms": round(lat["p50"], 2),
-        "p95_ms": round(lat["p95"], 2),
-        "cpu_ms_per_message": round(cpu / count * 1000, 2),
+        "send_ms": round(run["send_s"] / count * 1000, 2),
+        "dispatch_ms": round(run["dispatch_s"] / count * 1000, 2),
+        "cpu_ms_per_message": round(run["cpu"] / count * 1000, 2),
         "ratio": round(ratio, 3),
     }
+    if lat:
+        figures.update(p50_ms=round(lat["p50"], 2), p95_ms=round(lat["p95"], 2))
+    return figures
 
 
 def seed_outbound_customers(offset: int, count: int) -> None:
@@ -649,6 +711,12 @@ def main() -> None:
     parser.add_argument("--per-connection", type=int, default=20, help="messages per SMTP connection")
     parser.add_argument("--outbound", type=int, default=2000, help="outbound messages (one customer each)")
     parser.add_argument("--part", choices=["both", "inbound", "outbound"], default="both")
+    parser.add_argument(
+        "--dispatch",
+        choices=["both", "single", "batch"],
+        default="both",
+        help="outbound: dispatch(id) per message (one SMTP connection each), dispatch_batch, or both",
+    )
     parser.add_argument(
         "--profile",
         default="",
