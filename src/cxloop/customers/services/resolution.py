@@ -49,10 +49,11 @@ class Resolution:
 def _matches(canonical: list[CanonicalIdentity]) -> dict[int, list[Identity]]:
     """Existing identities per customer pk: exact values, plus e-mail sub-address matches."""
     by_customer: dict[int, list[Identity]] = {}
+    identities = Identity.objects.select_related("customer")  # the profiles come with them: no second read
     for item in canonical:
-        found = list(Identity.objects.filter(kind=item.kind, network=item.network, value=item.value))
+        found = list(identities.filter(kind=item.kind, network=item.network, value=item.value))
         if not found and item.kind == IdentityKind.EMAIL:
-            found = list(Identity.objects.filter(kind=item.kind, match_value=item.match_value)[:5])
+            found = list(identities.filter(kind=item.kind, match_value=item.match_value)[:5])
         for identity in found:
             by_customer.setdefault(identity.customer_id, []).append(identity)
     return by_customer
@@ -76,14 +77,15 @@ def _create(
     source: str,
 ) -> Customer:
     customer = Customer.objects.create(name=name, search_name=search_key(name), country=country)
-    attach_identities(customer, canonical, inputs, source=source)
+    attached = attach_identities(customer, canonical, inputs, source=source)
     record_audit(
         actor,
         "customer.created",
         object_type="customer",
         object_id=customer.public_id,
         summary=f"Created from {source}",
-        after=customer_snapshot(customer),
+        # A profile created a moment ago holds just these identities (in id order) and no tags yet.
+        after=customer_snapshot(customer, identities=attached, tags=[]),
     )
     publish(events.CustomerCreated(customer_id=customer.public_id, source=source))
     return customer
@@ -138,21 +140,36 @@ def _reconcile(
     return suggestions, merges
 
 
+def _only_known(by_customer: dict[int, list[Identity]], canonical: list[CanonicalIdentity]) -> bool:
+    """One profile matched and it already holds every identity given: nothing to merge, suggest or add."""
+    if len(by_customer) != 1:
+        return False
+    held = {(i.kind, i.network, i.value) for ids in by_customer.values() for i in ids}
+    return all((c.kind, c.network, c.value) in held for c in canonical)
+
+
+def _note_seen(primary: Customer, matched: list[Identity], name: str) -> None:
+    Identity.objects.filter(pk__in=[i.pk for i in matched]).update(last_seen_at=clock.now())
+    if not primary.name and name:
+        primary.name, primary.search_name = name, search_key(name)
+        primary.save(update_fields=["name", "search_name", "updated_at"])
+
+
 def _resolve_once(
     actor: Actor,
     inputs: list[IdentityInput],
     canonical: list[CanonicalIdentity],
+    by_customer: dict[int, list[Identity]],
     *,
     name: str,
     country: str,
     source: str,
 ) -> Resolution:
-    by_customer = _matches(canonical)
     if not by_customer:
         return Resolution(
             customer=_create(actor, canonical, inputs, name=name, country=country, source=source), created=True
         )
-    customers = {c.pk: c for c in Customer.objects.filter(pk__in=list(by_customer))}
+    customers = {pk: ids[0].customer for pk, ids in by_customer.items()}
     primary = customers[_pick_primary(by_customer)]
     others = [customers[pk] for pk in sorted(by_customer) if pk != primary.pk]
     suggestions, merges = _reconcile(actor, primary, others, by_customer, source)
@@ -162,10 +179,7 @@ def _resolve_once(
         added = attach_identities(primary, [c for c, _ in fresh], [i for _, i in fresh], source=source)
         _record_added(actor, primary, added)
     matched = [i for ids in by_customer.values() for i in ids]
-    Identity.objects.filter(pk__in=[i.pk for i in matched]).update(last_seen_at=clock.now())
-    if not primary.name and name:
-        primary.name, primary.search_name = name, search_key(name)
-        primary.save(update_fields=["name", "search_name", "updated_at"])
+    _note_seen(primary, matched, name)
     return Resolution(customer=primary, created=False, matched=matched, suggestions=suggestions, merges=merges)
 
 
@@ -183,20 +197,26 @@ def resolve_customer(
         raise ValidationError("At least one identity is needed.", fields={"identities": "must not be empty"})
     country = clean_profile({"country": country})["country"]  # the same check as a profile edit
     canonical = canonicalize_all(identities, customer_country=country)
-    for attempt in range(_ATTEMPTS):
-        try:
-            with transaction.atomic():
-                return _resolve_once(
-                    actor,
-                    identities,
-                    canonical,
-                    name=" ".join(name.split())[:200],
-                    country=country,
-                    source=source,
-                )
-        except (IntegrityError, IdentityTakenError):
-            # Another request created one of these identities after our read: at our insert (IntegrityError)
-            # or before it (our existence check in attach_identities). Read again and join its customer.
-            if attempt == _ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")
+    name = " ".join(name.split())[:200]
+    failure: Exception | None = None
+    for _ in range(_ATTEMPTS):
+        # Joins the caller's transaction (or opens one) without a savepoint: the reads and a returning
+        # sender's updates cannot conflict with a concurrent insert; only the writes below may need a retry.
+        with transaction.atomic(savepoint=False):
+            by_customer = _matches(canonical)
+            if _only_known(by_customer, canonical):  # the usual case: someone we know, nothing new
+                primary = next(iter(by_customer.values()))[0].customer
+                matched = [i for ids in by_customer.values() for i in ids]
+                _note_seen(primary, matched, name)
+                return Resolution(customer=primary, created=False, matched=matched)
+            try:
+                with transaction.atomic():
+                    return _resolve_once(
+                        actor, identities, canonical, by_customer, name=name, country=country, source=source
+                    )
+            except (IntegrityError, IdentityTakenError) as exc:
+                # Another request created one of these identities after our read: at our insert (IntegrityError)
+                # or before it (our existence check in attach_identities). Read again and join its customer.
+                failure = exc
+    assert failure is not None
+    raise failure
