@@ -7,6 +7,7 @@ and an admin can look at the raw bytes, reprocess it after a fix, or discard it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from dataclasses import dataclass, replace
@@ -14,7 +15,7 @@ from datetime import datetime
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 
 from cxloop.channels import registry
 from cxloop.channels.base import AttachmentInput, ParsedInbound, ParsedPayload, PayloadRejected, RawPayload
@@ -53,18 +54,18 @@ def keep_raw(raw: RawPayload) -> InboundMessage:
     at = raw.received_at or clock.now()
     public_id = new_public_id(InboundMessage.PUBLIC_ID_PREFIX)
     path = default_storage.save(_raw_path(raw.channel, public_id, at), ContentFile(raw.data))
-    with transaction.atomic():
-        return InboundMessage.objects.create(
-            public_id=public_id,
-            channel=raw.channel[:16],
-            source=raw.source[:100],
-            received_at=at,
-            content_type=raw.content_type[:100],
-            raw_path=path,
-            size=len(raw.data),
-            sha256=hashlib.sha256(raw.data).hexdigest(),
-            meta=raw.meta,
-        )
+    # A single INSERT, so no transaction of its own: it commits at once, or with the caller's transaction if any.
+    return InboundMessage.objects.create(
+        public_id=public_id,
+        channel=raw.channel[:16],
+        source=raw.source[:100],
+        received_at=at,
+        content_type=raw.content_type[:100],
+        raw_path=path,
+        size=len(raw.data),
+        sha256=hashlib.sha256(raw.data).hexdigest(),
+        meta=raw.meta,
+    )
 
 
 def read_raw(inbound: InboundMessage) -> bytes:
@@ -128,7 +129,7 @@ def _quarantine(inbound: InboundMessage, reason: str) -> InboundMessage:
 
 @dataclass
 class _Recorded:
-    interaction: Interaction | None
+    interaction_ref: str
     customer_ref: str
     duplicate: bool = False
 
@@ -150,21 +151,44 @@ def _record(inbound: InboundMessage, parsed: ParsedPayload) -> InboundMessage:
         )
     fresh = [r for r in recorded if not r.duplicate]
     inbound.status = InboundStatus.DUPLICATE if recorded and not fresh else InboundStatus.PROCESSED
-    inbound.interaction_refs = [r.interaction.public_id for r in recorded if r.interaction is not None]
+    inbound.interaction_refs = [r.interaction_ref for r in recorded if r.interaction_ref]
     inbound.customer_ref = next((r.customer_ref for r in recorded if r.customer_ref), "")
     inbound.processed_at = clock.now()
     inbound.reason = ""
-    inbound.save()
+    inbound.save(update_fields=_PROCESSED_FIELDS)
     return inbound
 
 
-def _existing(channel: str, external_id: str) -> Interaction | None:
+# What processing changes on the kept record (the rest was written by keep_raw and stays as it is).
+_PROCESSED_FIELDS = ["status", "interaction_refs", "customer_ref", "processed_at", "reason", "attempts", "updated_at"]
+
+
+def _existing(channel: str, external_id: str) -> tuple[str, str] | None:
+    """(interaction, customer) public ids of the message already recorded under this id, if any.
+
+    Written out rather than built with the ORM: every message asks it, and compiling the query cost ten times
+    what running it does (0.2 ms against 15 µs). It is the query the ORM would send for
+    `Interaction.objects.filter(channel=, external_id=, direction="inbound").values_list(…).first()`.
+    """
     if not external_id:
         return None
+    with connection.cursor() as cursor:
+        cursor.execute(_existing_sql(connection.vendor), [channel, external_id[:255], "inbound"])
+        row = cursor.fetchone()
+    return (str(row[0]), str(row[1])) if row else None
+
+
+@functools.cache
+def _existing_sql(vendor: str) -> str:
+    quote, interaction, customer = connection.ops.quote_name, Interaction._meta, Customer._meta
+    i, c = quote(interaction.db_table), quote(customer.db_table)
+    column = {f.name: quote(str(f.column)) for f in interaction.concrete_fields}
+    # Only identifiers from the models' own metadata go into the text; every value is a parameter.
     return (
-        Interaction.objects.filter(channel=channel, external_id=external_id[:255], direction="inbound")
-        .select_related("customer")
-        .first()
+        f"SELECT {i}.{column['public_id']}, {c}.{quote('public_id')} FROM {i}"  # noqa: S608
+        f" INNER JOIN {c} ON ({i}.{column['customer']} = {c}.{quote(str(customer.pk.column))})"
+        f" WHERE {i}.{column['channel']} = %s AND {i}.{column['external_id']} = %s AND {i}.{column['direction']} = %s"
+        f" ORDER BY {i}.{quote(str(interaction.pk.column))} ASC LIMIT 1"
     )
 
 
@@ -172,7 +196,7 @@ def _record_item(actor: Actor, inbound: InboundMessage, item: ParsedInbound) -> 
     data = item.interaction
     duplicate = _existing(data.channel, data.external_id)
     if duplicate is not None:
-        return _Recorded(duplicate, duplicate.customer.public_id, duplicate=True)
+        return _Recorded(*duplicate, duplicate=True)
     if item.kind == "bounce":
         return _record_bounce(actor, inbound, item)
     resolution = customer_services.resolve_customer(
@@ -200,7 +224,7 @@ def _record_item(actor: Actor, inbound: InboundMessage, item: ParsedInbound) -> 
             keyword=keyword_of(data.channel, data.body),
         )
     )
-    return _Recorded(interaction, customer.public_id)
+    return _Recorded(interaction.public_id, customer.public_id)
 
 
 def _thread_for(customer: Customer, item: ParsedInbound, at: datetime) -> Thread:
@@ -221,6 +245,7 @@ def _thread_for(customer: Customer, item: ParsedInbound, at: datetime) -> Thread
             normalized_subject=hint.subject,
             external_ref=hint.conversation_key or data.external_id or new_public_id("conv"),
             at=at,
+            inbound=data.direction == "inbound",
         )
     return thread
 
@@ -300,7 +325,7 @@ def _record_bounce(actor: Actor, inbound: InboundMessage, item: ParsedInbound) -
     )
     customer = _bounced_customer(addresses)
     if customer is None:
-        return _Recorded(None, "")
+        return _Recorded("", "")
     data = item.interaction
     occurred_at = data.occurred_at or inbound.received_at
     reply_ids = (bounce.original_message_id,) if bounce and bounce.original_message_id else ()
@@ -309,7 +334,7 @@ def _record_bounce(actor: Actor, inbound: InboundMessage, item: ParsedInbound) -
     interaction = record_interaction(
         actor, customer, replace(data, metadata=metadata, raw_ref=inbound.public_id), thread=thread
     )
-    return _Recorded(interaction, customer.public_id)
+    return _Recorded(interaction.public_id, customer.public_id)
 
 
 # --- quarantine review -------------------------------------------------------------------------
