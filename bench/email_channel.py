@@ -23,9 +23,11 @@ re-judge, compose, Django's SMTP backend with one connection per message, mark s
 timeline, audit). The sink is aiosmtpd accepting and discarding, in its own process. **Ceiling:** the same
 messages composed as Django `EmailMessage`s and sent through the same backend, one connection each, to
 the same sink. Check that every message ended `sent` and that the sink received exactly M each time.
+Then the same with `messaging.services.dispatch_batch` over 50 ids at a time (one SMTP session each),
+against Django's backend sending 50 messages per connection (`--dispatch single|batch|both`).
 
     python bench/email_channel.py --db sqlite|postgres [--messages 2000] [--clients 4] [--per-connection 20]
-        [--outbound 2000] [--part both|inbound|outbound] [--profile PREFIX]
+        [--outbound 2000] [--part both|inbound|outbound] [--dispatch both|single|batch] [--profile PREFIX]
 """
 
 from __future__ import annotations
