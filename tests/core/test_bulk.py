@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime
 
 import pytest
 
-from cxloop.core.bulk import insert_rows, loaded_objects, new_object, update_rows, update_values
+from cxloop.core.bulk import (
+    collector_paused,
+    insert_rows,
+    load_objects,
+    loaded_objects,
+    new_object,
+    select_values,
+    update_rows,
+    update_values,
+)
 from cxloop.core.ids import new_public_id
-from cxloop.customers.models import Customer, Identity
+from cxloop.customers.models import Customer, Identity, MergeSuggestion
 from cxloop.interactions.models import Interaction, Thread
 
 WHEN = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
@@ -209,3 +219,144 @@ def test_loaded_objects_are_what_only_gives(db, django_assert_num_queries):
     assert [o.get_deferred_fields() for o in ours] == [t.get_deferred_fields() for t in theirs]
     with django_assert_num_queries(1):
         assert ours[2].attributes == {"n": 2}
+
+
+def test_select_values_is_what_values_list_gives(db):
+    # given: rows with booleans and timestamps (converted on SQLite) and JSON (converted everywhere)
+    customers = insert_rows([Customer(name=f"C{n}") for n in range(4)])
+    identities = insert_rows(
+        [
+            Identity(customer=c, kind="email", value=f"c{n}@x.com", match_value=f"c{n}@x.com", is_verified=n % 2 == 0)
+            for n, c in enumerate(customers)
+        ]
+    )
+    threads = insert_rows(
+        [
+            Thread(customer=c, channel="email", external_ref=f"t{n % 2}", last_activity_at=WHEN)
+            for n, c in enumerate(customers)
+        ]
+    )
+    insert_rows(
+        [MergeSuggestion(customer_a=customers[0], customer_b=customers[1], probability=0.9, evidence={"a": [1]})]
+    )
+    identity_names = ["id", "public_id", "customer_id", "value", "is_verified", "last_seen_at"]
+    thread_names = ["id", "customer_id", "external_ref", "last_activity_at", "last_inbound_at", "status"]
+    suggestion_names = [f.attname for f in MergeSuggestion._meta.concrete_fields]
+    wanted = [customers[3].pk, customers[0].pk, customers[2].pk]
+
+    # when
+    ours = {
+        "identities": select_values(
+            Identity, identity_names, order_by_pk=True, kind="email", value__in={"c0@x.com", "c1@x.com", "c3@x.com"}
+        ),
+        "threads": select_values(
+            Thread, thread_names, order_by_pk=True, customer_id__in=wanted, external_ref__in=("t0", "t9")
+        ),
+        "suggestions": select_values(MergeSuggestion, suggestion_names, customer_a_id__in=wanted),
+        "all_threads": sorted(select_values(Thread, ["id", "external_ref"])),
+    }
+
+    # then
+    theirs = {
+        "identities": list(
+            Identity.objects.filter(kind="email", value__in=["c0@x.com", "c1@x.com", "c3@x.com"])
+            .order_by("pk")
+            .values_list(*identity_names)
+        ),
+        "threads": list(
+            Thread.objects.filter(customer_id__in=wanted, external_ref__in=["t0", "t9"])
+            .order_by("pk")
+            .values_list(*thread_names)
+        ),
+        "suggestions": list(MergeSuggestion.objects.filter(customer_a_id__in=wanted).values_list(*suggestion_names)),
+        "all_threads": sorted(Thread.objects.values_list("id", "external_ref")),
+    }
+    assert ours == theirs
+    assert [row[4] for row in ours["identities"]] == [True, False, False]
+    assert [row[0] for row in ours["threads"]] == [threads[0].pk, threads[2].pk]
+    assert ours["threads"][0][3] == WHEN
+    assert ours["suggestions"][0][suggestion_names.index("evidence")] == {"a": [1]}
+    assert identities[1].pk == ours["identities"][1][0]
+
+
+def test_select_values_reads_nothing_for_an_empty_list(db, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert select_values(Customer, ["id"], id__in=[]) == []
+
+
+@pytest.mark.parametrize(
+    "conditions",
+    [{"name": None}, {"name__in": "abc"}, {"name__startswith": "a"}, {"attributes": {}}, {"nope": 1}],
+    ids=["null", "string-as-list", "other-lookup", "json-column", "unknown-column"],
+)
+def test_select_values_refuses_conditions_it_cannot_express(db, conditions):
+    with pytest.raises(TypeError):
+        select_values(Customer, ["id"], **conditions)
+
+
+def test_load_objects_are_what_only_gives(db, django_assert_num_queries):
+    # given
+    customers = insert_rows([Customer(name=f"C{n}", attributes={"n": n}) for n in range(3)])
+    names = ["id", "public_id", "name", "status"]
+
+    # when
+    ours = load_objects(Customer, names, order_by_pk=True, id__in=[c.pk for c in customers[1:]])
+
+    # then: the fields asked for are loaded; the others are read on access
+    theirs = list(Customer.objects.filter(pk__in=[c.pk for c in customers[1:]]).order_by("pk").only(*names))
+    assert [_as_built(o) for o in ours] == [_as_built(t) for t in theirs]
+    assert [o.get_deferred_fields() for o in ours] == [t.get_deferred_fields() for t in theirs]
+    with django_assert_num_queries(1):
+        assert ours[0].attributes == {"n": 1}
+
+
+def _keys_by_public_id(objs: list[Customer]) -> dict[str, int]:
+    return dict(Customer.objects.filter(pk__in=[c.pk for c in objs]).values_list("public_id", "pk"))
+
+
+def test_keys_are_the_rows_keys_after_the_newest_row_was_deleted(db):
+    # given: the table's largest key is gone, so the next key is not the largest + 1 everywhere
+    first = insert_rows([Customer(name=f"A{n}") for n in range(3)])
+    Customer.objects.filter(pk=first[-1].pk).delete()
+
+    # when
+    second = insert_rows([Customer(name=f"B{n}") for n in range(600)])
+
+    # then
+    assert {c.public_id: c.pk for c in second} == _keys_by_public_id(list(second))
+    assert Customer.objects.filter(name__startswith="B").count() == 600
+
+
+@pytest.mark.django_db(transaction=True)
+def test_keys_are_the_rows_keys_outside_a_transaction():
+    # when: no transaction around the call (each statement commits on its own)
+    customers = insert_rows([Customer(name=f"C{n}") for n in range(600)])
+
+    # then
+    assert {c.public_id: c.pk for c in customers} == _keys_by_public_id(list(customers))
+
+
+def test_collector_is_off_in_a_paused_block_and_on_again_after_the_last_one():
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+        with collector_paused():  # a batch inside a batch
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+
+def test_collector_is_on_again_after_an_error():
+    with pytest.raises(ZeroDivisionError), collector_paused():
+        _ = 1 / 0
+    assert gc.isenabled()
+
+
+def test_collector_turned_off_by_the_application_stays_off():
+    gc.disable()
+    try:
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

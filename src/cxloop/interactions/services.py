@@ -12,7 +12,7 @@ from django.db import transaction
 
 from cxloop.core import clock
 from cxloop.core.actor import Actor
-from cxloop.core.bulk import insert_rows, loaded_objects, new_object, update_rows
+from cxloop.core.bulk import collector_paused, insert_rows, load_objects, new_object, update_rows
 from cxloop.core.errors import CxloopError, ValidationError
 from cxloop.core.ids import new_public_id
 from cxloop.core.permissions import Perm
@@ -372,9 +372,8 @@ def _threads_for_batch(
     for chunk in _chunked(sorted({key[0] for key in first_subject})):
         customer_ids = set(chunk)
         refs = sorted({key[2] for key in first_subject if key[0] in customer_ids})
-        found = Thread.objects.filter(customer_id__in=chunk, external_ref__in=refs).order_by("pk")
-        rows = found.values_list(*_THREAD_FIELDS)
-        for thread in loaded_objects(Thread, _THREAD_FIELDS, rows, using=found.db):
+        found = load_objects(Thread, _THREAD_FIELDS, order_by_pk=True, customer_id__in=chunk, external_ref__in=refs)
+        for thread in found:
             threads.setdefault((thread.customer_id, thread.channel, thread.external_ref), thread)
     stale = [thread for key, thread in threads.items() if key in newest and _advance(thread, key, newest, spoke)]
     update_rows(stale, ["last_activity_at", "last_inbound_at", "last_outbound_at", "status", "updated_at"])
@@ -487,10 +486,16 @@ def ingest_batch(actor: Actor, items: Sequence[InboundItem]) -> BatchResult:
     ingest_interaction; here the items are checked and canonicalised first, then resolved and recorded
     with set-based reads and bulk inserts (customers.services.batch explains the resolution). An item
     that fails validation is reported in its ItemResult with the error and stored nothing; the others are
-    stored. Audit entries and events are the ones ingest_interaction would write, item for item.
+    stored. Audit entries and events are the ones ingest_interaction would write, item for item. The cyclic
+    garbage collector pauses meanwhile (core.bulk.collector_paused says why).
     """
     actor.require(Perm.CUSTOMERS_EDIT)
     actor.require(Perm.INTERACTIONS_WRITE)
+    with collector_paused():
+        return _ingest_all(actor, items)
+
+
+def _ingest_all(actor: Actor, items: Sequence[InboundItem]) -> BatchResult:
     results = [ItemResult(index=index) for index in range(len(items))]
     pending: list[_Pending] = []
     for result, item in zip(results, items, strict=True):

@@ -26,11 +26,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, router, transaction
 
 from cxloop.core import clock
 from cxloop.core.actor import Actor
-from cxloop.core.bulk import insert_rows, loaded_objects, new_object, update_rows, update_values
+from cxloop.core.bulk import (
+    collector_paused,
+    insert_rows,
+    load_objects,
+    new_object,
+    select_values,
+    update_rows,
+    update_values,
+)
 from cxloop.core.errors import CxloopError, ValidationError
 from cxloop.core.ids import new_public_id
 from cxloop.core.permissions import Perm
@@ -141,14 +149,15 @@ _IDENTITY_FIELDS = [
 _CUSTOMER_FIELDS = ["id", "public_id", "name", "search_name", "country", "status", "merged_into_id"]
 
 
+_SUGGESTION_FIELDS = [f.attname for f in MergeSuggestion._meta.concrete_fields]
+
+
 def _identities(**lookup: Any) -> list[Identity]:
-    found = Identity.objects.filter(**lookup)
-    return loaded_objects(Identity, _IDENTITY_FIELDS, found.values_list(*_IDENTITY_FIELDS), using=found.db)
+    return load_objects(Identity, _IDENTITY_FIELDS, **lookup)
 
 
 def _customers(**lookup: Any) -> list[Customer]:
-    found = Customer.objects.filter(**lookup)
-    return loaded_objects(Customer, _CUSTOMER_FIELDS, found.values_list(*_CUSTOMER_FIELDS), using=found.db)
+    return load_objects(Customer, _CUSTOMER_FIELDS, **lookup)
 
 
 def _key(item: CanonicalIdentity) -> Key:
@@ -206,7 +215,7 @@ class _Batch:
         for chunk in _chunks(loose_keys):
             rows.update((i.pk, i) for i in _identities(kind=IdentityKind.EMAIL, match_value__in=chunk))
         for chunk in _chunks(sorted({i.customer_id for i in rows.values()})):
-            for customer in _customers(pk__in=chunk):
+            for customer in _customers(id__in=chunk):
                 known = self.slots.get(customer.pk)
                 if known is None:
                     self.slots[customer.pk] = _Slot(customer, saved=True, order=(0, customer.pk))
@@ -221,9 +230,13 @@ class _Batch:
 
     def _load_suggestions(self, customer_ids: list[int]) -> None:
         """Suggestions not merged between customers the requests can match, for the rules of suggest_merge."""
+        using = router.db_for_read(MergeSuggestion)
         for chunk in _chunks(customer_ids):
-            found = MergeSuggestion.objects.filter(customer_a_id__in=chunk).exclude(status=SuggestionStatus.MERGED)
-            for suggestion in found.order_by("pk"):
+            rows = select_values(MergeSuggestion, _SUGGESTION_FIELDS, order_by_pk=True, customer_a_id__in=chunk)
+            for row in rows:
+                suggestion = MergeSuggestion.from_db(using, _SUGGESTION_FIELDS, row)
+                if suggestion.status == SuggestionStatus.MERGED:
+                    continue
                 a, b = self.slots.get(suggestion.customer_a_id), self.slots.get(suggestion.customer_b_id)
                 if a is None or b is None:
                     continue
@@ -445,7 +458,7 @@ def resolve_batch(actor: Actor, requests: Sequence[PreparedResolution]) -> list[
     actor.require(Perm.CUSTOMERS_EDIT)
     for attempt in range(_ATTEMPTS):
         try:
-            with transaction.atomic():
+            with collector_paused(), transaction.atomic():
                 batch = _Batch(actor)
                 batch.load(requests)
                 resolutions: list[Resolution | CxloopError] = []
