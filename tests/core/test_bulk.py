@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import gc
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connections
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cxloop.core.bulk import (
+    _converter,
     collector_paused,
+    insert_groups,
     insert_rows,
     load_objects,
     loaded_objects,
@@ -360,3 +366,41 @@ def test_collector_turned_off_by_the_application_stays_off():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    moment=st.datetimes(
+        min_value=datetime(1, 1, 2),  # noqa: DTZ001 (hypothesis's bounds are naive; the zone comes from timezones)
+        max_value=datetime(9999, 12, 30),  # noqa: DTZ001
+        timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30)), ZoneInfo("America/New_York")]),
+    )
+)
+def test_timestamps_are_written_as_the_backend_adapts_them(moment):
+    # given: the conversion insert_rows uses for a timestamp column, and the backend's own
+    connection = connections["default"]
+    field = Interaction._meta.get_field("occurred_at")
+
+    # when / then (UTC values on SQLite take a shortcut; the text must be the same)
+    assert _converter(field, connection)(moment) == connection.ops.adapt_datetimefield_value(moment)
+
+
+def test_groups_are_inserted_in_order_with_keys_taken_at_once(db, django_assert_max_num_queries):
+    # given: identities and a suggestion pointing at customers that are not saved yet
+    customers = [new_object(Customer, name=f"G{n}") for n in range(3)]
+    identities = [
+        new_object(Identity, customer=c, kind="email", value=f"g{n}@x.com", match_value=f"g{n}@x.com")
+        for n, c in enumerate(customers)
+    ]
+    suggestion = new_object(MergeSuggestion, customer_a=customers[0], customer_b=customers[2], probability=0.9)
+
+    # when: on PostgreSQL one statement for the keys (the COPYs are not statements); elsewhere insert_rows' own
+    with django_assert_max_num_queries(1 if connections["default"].vendor == "postgresql" else 6):
+        insert_groups([customers, [], identities, [suggestion]])
+
+    # then
+    stored = {i.public_id: (i.pk, i.customer.public_id) for i in Identity.objects.select_related("customer")}
+    assert stored == {i.public_id: (i.pk, c.public_id) for i, c in zip(identities, customers, strict=True)}
+    assert {c.public_id: c.pk for c in customers} == _keys_by_public_id(customers)
+    saved = MergeSuggestion.objects.get()
+    assert (saved.pk, saved.customer_a_id, saved.customer_b_id) == (suggestion.pk, customers[0].pk, customers[2].pk)

@@ -16,8 +16,10 @@ import gc
 import operator
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import connections, models, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.base import ModelState
@@ -43,10 +45,16 @@ def _converter(field: models.Field[Any, Any], connection: BaseDatabaseWrapper) -
         # Rows of a batch share timestamps (created_at, updated_at); SQLite's conversion is worth remembering.
         adapt = connection.ops.adapt_datetimefield_value
         seen: dict[Any, Any] = {}
+        # SQLite stores naive text in the connection's zone; when that is UTC, a UTC value (what clock.now() and
+        # storable_utc give) is adapt's str(make_naive(value)) with the zone dropped: astimezone(UTC) is itself.
+        naive_utc = connection.vendor == "sqlite" and settings.USE_TZ and connection.timezone is UTC
 
         def datetime_value(value: Any) -> Any:
             if value not in seen:
-                seen[value] = adapt(value)
+                if naive_utc and type(value) is datetime and value.tzinfo is UTC:
+                    seen[value] = str(value.replace(tzinfo=None))
+                else:
+                    seen[value] = adapt(value)
             return seen[value]
 
         return datetime_value
@@ -114,12 +122,14 @@ def _write(
     rows: list[list[Any]],
     *,
     returning: bool,
+    keys: list[Any] | None = None,
 ) -> list[Any]:
     """INSERT `rows` (database values, one list per row) and return the new primary keys if asked.
 
-    PostgreSQL gets COPY, with the keys taken from the table's sequence first when they are wanted: a
-    multi-row INSERT makes psycopg rewrite thousands of placeholders (or quote thousands of array items)
-    in Python, which cost more than the insert itself. Elsewhere, multi-row VALUES lists as large as the
+    PostgreSQL gets COPY, with the keys taken from the table's sequence first when they are wanted (or the
+    `keys` reserved from it already): a multi-row INSERT makes psycopg rewrite thousands of placeholders (or
+    quote thousands of array items) in Python, which cost more than the insert itself. SQLite, in a
+    transaction, gets executemany (see _write_sqlite). Elsewhere, multi-row VALUES lists as large as the
     driver's parameter limit allows, with RETURNING.
     """
     quote = connection.ops.quote_name
@@ -128,27 +138,24 @@ def _write(
     table = quote(model._meta.db_table)
     # Only identifiers from the model's own metadata go into the text; every value is a parameter.
     columns = [quote(str(f.column)) for f in fields]
-    keys: list[Any] = []
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            taken: list[Any] = []
             if returning:
-                cursor.execute(
-                    "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                    [model._meta.db_table, pk.column, len(rows)],
-                )
-                keys = sorted(value for (value,) in cursor.fetchall())
+                taken = keys if keys is not None else _reserve_keys(connection, [(model, len(rows))])[0]
                 columns.insert(0, quote(str(pk.column)))
-                rows = [[key, *row] for key, row in zip(keys, rows, strict=True)]
+                rows = [[key, *row] for key, row in zip(taken, rows, strict=True)]
             with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
-            return keys
+            return taken
         head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "  # noqa: S608
         placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
         if connection.vendor == "sqlite" and connection.in_atomic_block:
             return _write_sqlite(cursor, head + placeholder, rows, returning=returning)
         tail = f" RETURNING {quote(str(pk.column))}" if returning else ""
         size = max(1, connection.ops.bulk_batch_size(fields, rows))
+        keys = []  # from RETURNING
         for start in range(0, len(rows), size):
             chunk = rows[start : start + size]
             cursor.execute(head + ", ".join([placeholder] * len(chunk)) + tail, [v for row in chunk for v in row])
@@ -176,8 +183,48 @@ def _write_sqlite(cursor: Any, sql: str, rows: list[list[Any]], *, returning: bo
     return list(range(last - len(rows) + 1, last + 1))
 
 
+def _reserve_keys(connection: BaseDatabaseWrapper, wanted: list[tuple[type[models.Model], int]]) -> list[list[Any]]:
+    """`count` new keys from the sequence of each (model, count), in one round trip (PostgreSQL)."""
+    parts = []
+    params: list[Any] = []
+    for index, (model, count) in enumerate(wanted):
+        pk = model._meta.pk
+        assert pk is not None
+        parts.append("SELECT %s::integer, nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)")
+        params += [index, model._meta.db_table, pk.column, count]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        rows = cursor.fetchall()
+    keys: list[list[Any]] = [[] for _ in wanted]
+    for index, key in rows:
+        keys[index].append(key)
+    return [sorted(group) for group in keys]
+
+
 def insert_rows(objs: Sequence[M]) -> Sequence[M]:
     """Insert `objs` (all of one model with an auto primary key) and set their primary keys."""
+    return _insert(objs, keys=None)
+
+
+def insert_groups(groups: Sequence[Sequence[models.Model]]) -> None:
+    """insert_rows on each list in turn, where a list may point at objects of the lists before it.
+
+    On PostgreSQL the keys of all of them come from their sequences in one round trip instead of one per
+    list (each is a wait on the server); the rows are then written list by list, in order.
+    """
+    groups = [objs for objs in groups if objs]
+    aliases = {router.db_for_write(type(objs[0])) for objs in groups}
+    if len(groups) < 2 or len(aliases) > 1 or connections[aliases.pop()].vendor != "postgresql":
+        for objs in groups:
+            insert_rows(objs)
+        return
+    connection = connections[router.db_for_write(type(groups[0][0]))]
+    reserved = _reserve_keys(connection, [(type(objs[0]), len(objs)) for objs in groups])
+    for objs, keys in zip(groups, reserved, strict=True):
+        _insert(objs, keys=keys)
+
+
+def _insert(objs: Sequence[M], *, keys: list[Any] | None) -> Sequence[M]:
     if not objs:
         return objs
     model = type(objs[0])
@@ -194,7 +241,7 @@ def insert_rows(objs: Sequence[M]) -> Sequence[M]:
     for obj in objs:
         prepare(obj)
         rows.append(convert(values_of(obj)))
-    keys = _write(connection, model, fields, rows, returning=True)
+    keys = _write(connection, model, fields, rows, returning=True, keys=keys)
     for obj, key in zip(objs, keys, strict=True):
         obj.pk = key
         obj._state.adding = False

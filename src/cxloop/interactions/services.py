@@ -12,7 +12,7 @@ from django.db import transaction
 
 from cxloop.core import clock
 from cxloop.core.actor import Actor
-from cxloop.core.bulk import collector_paused, insert_rows, load_objects, new_object, update_rows
+from cxloop.core.bulk import collector_paused, insert_groups, load_objects, new_object, update_rows
 from cxloop.core.errors import CxloopError, ValidationError
 from cxloop.core.ids import new_public_id
 from cxloop.core.permissions import Perm
@@ -351,11 +351,12 @@ def _advance(
 
 def _threads_for_batch(
     entries: list[tuple[Customer, InteractionInput, datetime]], now: datetime
-) -> dict[ThreadKey, Thread]:
+) -> tuple[dict[ThreadKey, Thread], list[Thread]]:
     """As _thread_for for many items: each (customer, channel, thread_ref) thread is found or created once.
 
     A new thread takes the subject of its first item; last_activity_at ends at the newest item's time, which
-    is where the item-by-item updates would leave it.
+    is where the item-by-item updates would leave it. Returns the threads by key and the new ones, which the
+    caller inserts (with the interactions, keys taken in one round trip).
     """
     first_subject: dict[ThreadKey, str] = {}
     newest: dict[ThreadKey, datetime] = {}
@@ -395,9 +396,8 @@ def _threads_for_batch(
         )
         _advance(thread, key, newest, spoke)
         created.append(thread)
-    insert_rows(created)
     threads.update({(t.customer_id, t.channel, t.external_ref): t for t in created})
-    return threads
+    return threads, created
 
 
 def _record_resolved(actor: Actor, resolved: list[tuple[_Pending, customer_services.Resolution]]) -> None:
@@ -408,7 +408,7 @@ def _record_resolved(actor: Actor, resolved: list[tuple[_Pending, customer_servi
     entries = [
         (resolution.customer, p.item.interaction, p.item.interaction.occurred_at or now) for p, resolution in resolved
     ]
-    threads = _threads_for_batch(entries, now)
+    threads, new_threads = _threads_for_batch(entries, now)
     interactions = [
         build_interaction(
             actor,
@@ -420,7 +420,7 @@ def _record_resolved(actor: Actor, resolved: list[tuple[_Pending, customer_servi
         )
         for customer, data, occurred_at in entries
     ]
-    insert_rows(interactions)
+    insert_groups([new_threads, interactions])  # threads first: interactions of new threads point at them
     record_audits(
         actor,
         [

@@ -32,7 +32,7 @@ from cxloop.core import clock
 from cxloop.core.actor import Actor
 from cxloop.core.bulk import (
     collector_paused,
-    insert_rows,
+    insert_groups,
     load_objects,
     new_object,
     select_values,
@@ -428,13 +428,12 @@ class _Batch:
     # --- writing ---------------------------------------------------------------------------
     def write(self) -> None:
         """Insert and update what the requests placed so far; may run several times in one batch."""
-        insert_rows([slot.customer for slot in self.new_slots])
-        insert_rows(self.new_identities)
+        # Suggestions may point at customers of this batch: written after them, keys taken in one round trip.
+        insert_groups([[slot.customer for slot in self.new_slots], self.new_identities, self.new_suggestions])
         self.indexed.update(i.pk for i in self.new_identities)
         update_values(Identity, sorted(self.touched), last_seen_at=self.now)
         filled = [slot.customer for slot in self.slots.values() if slot.name_filled]
         update_rows(filled, ["name", "search_name", "updated_at"])
-        insert_rows(self.new_suggestions)
         update_rows(list(self.raised.values()), ["probability", "evidence", "updated_at"])
         record_audits(self.actor, self.audits)
         publish_all(self.events)
