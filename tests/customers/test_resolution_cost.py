@@ -20,15 +20,25 @@ def _statements(queries: CaptureQueriesContext) -> list[str]:
     return [q["sql"].split(None, 1)[0].upper() for q in queries.captured_queries]
 
 
-def test_a_returning_sender_is_one_read_and_one_update_inside_the_callers_transaction(alice):
-    known = IdentityFactory(value="ann@example.com", customer=CustomerFactory(name="Ann"))
+def test_a_returning_sender_is_two_plain_reads_and_one_update_inside_the_callers_transaction(alice):
+    customer = CustomerFactory(name="Ann", attributes={"plan": "gold", "seats": 3})
+    known = IdentityFactory(value="ann@example.com", customer=customer, is_verified=True)
 
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:
         result = customer_services.resolve_customer(alice.actor, [IdentityInput(kind="email", value="Ann@Example.com")])
 
     assert (result.customer, result.created, result.matched) == (known.customer, False, [known])
     assert (result.suggestions, result.merges) == ([], [])
-    assert _statements(queries) == ["SELECT", "UPDATE"]  # no savepoint, no second read for the customer
+    # the identity, its customer, last seen: no savepoint
+    assert _statements(queries) == ["SELECT", "SELECT", "UPDATE"]
+
+    # loaded whole, with the values converted as the ORM converts them (JSON, booleans, timestamps)
+    def fields(obj):
+        return {f.attname: getattr(obj, f.attname) for f in type(obj)._meta.concrete_fields}
+
+    assert fields(result.customer) == fields(Customer.objects.get(pk=customer.pk))
+    assert fields(result.matched[0]) == fields(Identity.objects.get(pk=known.pk)) | {"last_seen_at": None}
+    assert result.matched[0].customer is result.customer
     known.refresh_from_db()
     assert known.last_seen_at is not None
 
