@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -17,7 +19,8 @@ pytestmark = pytest.mark.django_db
 
 
 def _statements(queries: CaptureQueriesContext) -> list[str]:
-    return [q["sql"].split(None, 1)[0].upper() for q in queries.captured_queries]
+    # An executemany is captured as "N times: UPDATE …"
+    return [re.sub(r"^\d+ times: ", "", q["sql"]).split(None, 1)[0].upper() for q in queries.captured_queries]
 
 
 def test_a_returning_sender_is_two_plain_reads_and_one_update_inside_the_callers_transaction(alice):

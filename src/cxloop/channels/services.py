@@ -23,6 +23,7 @@ from cxloop.channels.events import AddressBounced, DeliveryStatusReported, Inbou
 from cxloop.channels.models import Attachment, InboundMessage, InboundStatus
 from cxloop.core import clock
 from cxloop.core.actor import Actor
+from cxloop.core.bulk import update_rows
 from cxloop.core.errors import CxloopError, ValidationError
 from cxloop.core.ids import new_public_id
 from cxloop.core.permissions import Perm
@@ -155,7 +156,7 @@ def _record(inbound: InboundMessage, parsed: ParsedPayload) -> InboundMessage:
     inbound.customer_ref = next((r.customer_ref for r in recorded if r.customer_ref), "")
     inbound.processed_at = clock.now()
     inbound.reason = ""
-    inbound.save(update_fields=_PROCESSED_FIELDS)
+    update_rows([inbound], _PROCESSED_FIELDS)  # save(update_fields=…) without compiling the UPDATE each time
     return inbound
 
 

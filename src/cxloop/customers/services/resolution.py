@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 
 from cxloop.core import clock
 from cxloop.core.actor import Actor
-from cxloop.core.bulk import load_objects
+from cxloop.core.bulk import load_objects, update_values
 from cxloop.core.errors import ValidationError
 from cxloop.core.permissions import Perm
 from cxloop.customers import events
@@ -164,7 +164,7 @@ def _only_known(by_customer: dict[int, list[Identity]], canonical: list[Canonica
 
 
 def _note_seen(primary: Customer, matched: list[Identity], name: str) -> None:
-    Identity.objects.filter(pk__in=[i.pk for i in matched]).update(last_seen_at=clock.now())
+    update_values(Identity, [i.pk for i in matched], last_seen_at=clock.now())
     if not primary.name and name:
         primary.name, primary.search_name = name, search_key(name)
         primary.save(update_fields=["name", "search_name", "updated_at"])
