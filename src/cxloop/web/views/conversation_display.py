@@ -6,8 +6,12 @@ held for quiet hours, blocked or failed is shown from its messaging record inste
 
 from __future__ import annotations
 
+import base64
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from django.core.files.storage import default_storage
 
 from cxloop.channels import queries as channel_queries
 from cxloop.channels.models import Attachment
@@ -71,10 +75,46 @@ def thread_messages(actor: Actor, thread: Thread) -> list[OutboundMessage]:
     return page.items
 
 
-def _email_document(interaction: Interaction) -> str:
+# Inline (cid:) images are shown inside the sandboxed frame as data: URLs, the only images its policy
+# allows: raster types by their detected bytes (never SVG, which can carry script), within a budget.
+_INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+_INLINE_MAX_BYTES = 512 * 1024
+_INLINE_BUDGET = 2 * 1024 * 1024
+_CID_SRC = re.compile(r'src="cid:([^"]+)"', re.IGNORECASE)
+
+
+def _inline_images(attachments: list[Attachment]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    budget = _INLINE_BUDGET
+    for attachment in attachments:
+        if (
+            not attachment.content_id
+            or attachment.detected_type not in _INLINE_TYPES
+            or not attachment.storage_path
+            or attachment.size > min(_INLINE_MAX_BYTES, budget)
+        ):
+            continue
+        try:
+            with default_storage.open(attachment.storage_path, "rb") as handle:
+                content = handle.read(_INLINE_MAX_BYTES + 1)
+        except OSError:
+            continue
+        budget -= len(content)
+        encoded = base64.b64encode(content).decode("ascii")
+        found[attachment.content_id.strip("<>").lower()] = f"data:{attachment.detected_type};base64,{encoded}"
+    return found
+
+
+def _email_document(interaction: Interaction, attachments: list[Attachment]) -> str:
     html = interaction.metadata.get("html") if isinstance(interaction.metadata, dict) else None
     if not isinstance(html, str) or not html.strip():
         return ""
+    if "cid:" in html.lower():
+        images = _inline_images(attachments)
+        if images:
+            html = _CID_SRC.sub(
+                lambda m: f'src="{images[m.group(1).lower()]}"' if m.group(1).lower() in images else m.group(0), html
+            )
     return _EMAIL_DOCUMENT + html + "</body></html>"
 
 
@@ -117,7 +157,7 @@ def interaction_bubble(
         text=text,
         full_text=full,
         author=_author(interaction, message),
-        html_document=_email_document(interaction),
+        html_document=_email_document(interaction, attachments),
         attachments=attachments,
     )
     _status(bubble, message)
