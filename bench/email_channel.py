@@ -65,7 +65,8 @@ BENCH_DB = "cxloop_bench_email"
 HOST = "127.0.0.1"
 SUPPORT = "support@shop.example"
 CLIENT_NAME = "bench-client.localhost"  # smtplib would otherwise ask the resolver for our FQDN
-DATA_DIR = Path(os.environ.get("BENCH_DATA_DIR", "/work/shared/data"))
+# The shared texts beside the repository (../shared/data), when they are there.
+DATA_DIR = Path(os.environ.get("BENCH_DATA_DIR", str(Path(__file__).resolve().parents[2] / "shared" / "data")))
 GOAL = 0.3
 BATCH_SIZE = 50  # as messaging's dispatch_batch chunks (dispatching.BATCH_SIZE)
 OUTBOUND_COUNT = [0]
