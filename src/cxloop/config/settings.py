@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "cxloop.channels",
     "cxloop.channels.phone",
     "cxloop.messaging",
+    "cxloop.cases",
     "cxloop.portal",
     "cxloop.channels.sms",
     "cxloop.channels.whatsapp",

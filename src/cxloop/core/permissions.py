@@ -36,16 +36,24 @@ class Perm(StrEnum):
     USERS_MANAGE = "users.manage"
     CONVERSATIONS_ASSIGN = "conversations.assign"
     CHANNELS_MANAGE = "channels.manage"
+    CASES_VIEW = "cases.view"
+    CASES_WORK = "cases.work"  # open and work cases, tasks and promises; hand over one's own cases
+    CASES_ASSIGN = "cases.assign"  # assign and hand over anyone's case; bulk actions
+    CASES_SUPERVISE = "cases.supervise"  # the supervisor board; receive escalations
+    CASES_CONFIGURE = "cases.configure"  # goals, categories, fields, templates, SLAs, routing, macros
 
 
-_READ = {Perm.CUSTOMERS_VIEW, Perm.INTERACTIONS_VIEW}
-_AGENT = _READ | {Perm.CUSTOMERS_EDIT, Perm.INTERACTIONS_WRITE}
+_READ = {Perm.CUSTOMERS_VIEW, Perm.INTERACTIONS_VIEW, Perm.CASES_VIEW}
+_AGENT = _READ | {Perm.CUSTOMERS_EDIT, Perm.INTERACTIONS_WRITE, Perm.CASES_WORK}
 _SUPERVISOR = _AGENT | {
     Perm.CUSTOMERS_MERGE,
     Perm.CUSTOMERS_DELETE,
     Perm.CUSTOMERS_EXPORT,
     Perm.CONVERSATIONS_ASSIGN,
     Perm.CHANNELS_MANAGE,
+    Perm.CASES_ASSIGN,
+    Perm.CASES_SUPERVISE,
+    Perm.CASES_CONFIGURE,
 }
 _ANALYST = _READ | {Perm.CUSTOMERS_EXPORT}
 

@@ -1,0 +1,1 @@
+"""Adaptive case management: goals, plans, SLAs, promises, hand-overs, routing and repeat contacts."""
