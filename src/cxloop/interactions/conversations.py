@@ -211,3 +211,20 @@ def close_inactive(actor: Actor, *, idle_since: datetime, statuses: tuple[str, .
         after={"closed": closed, "statuses": list(statuses), "idle_since": idle_since.isoformat(), "ids": ids[:1000]},
     )
     return closed
+
+
+def link_thread_to_case(thread: Thread, case_ref: str) -> int:
+    """The conversation now serves case `case_ref` (a public id; "" to unlink): its new messages carry the case,
+    and so do its earlier ones that served no case yet. Case management calls this inside its own service, which
+    checks permissions and writes the audit entry. Returns how many earlier messages were tagged."""
+    Thread.objects.filter(pk=thread.pk).update(case_ref=case_ref)
+    thread.case_ref = case_ref
+    if not case_ref:
+        return 0
+    return Interaction.objects.filter(thread_id=thread.pk, case_ref="").update(case_ref=case_ref)
+
+
+def move_case_refs(from_case_ref: str, to_case_ref: str) -> None:
+    """Messages and conversations of a case merged into another now belong to the surviving case."""
+    Thread.objects.filter(case_ref=from_case_ref).update(case_ref=to_case_ref)
+    Interaction.objects.filter(case_ref=from_case_ref).update(case_ref=to_case_ref)

@@ -13,6 +13,8 @@ class InteractionRecorded(DomainEvent):
     customer_id: str
     channel: str
     direction: str
+    case_id: str = ""  # the case its conversation serves, so case management reacts without a lookup
+    kind: str = "message"  # message | auto_reply | bounce (metadata "kind"); notes and calls are "message"
 
 
 @dataclass(frozen=True)

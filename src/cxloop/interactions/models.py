@@ -54,11 +54,15 @@ class Thread(PublicIdModel):
     team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     last_inbound_at = models.DateTimeField(null=True, blank=True)
     last_outbound_at = models.DateTimeField(null=True, blank=True)
+    case_ref = models.CharField(
+        max_length=32, blank=True, help_text="Public id of the case this conversation serves now, if any."
+    )
 
     class Meta:
         indexes = [
             models.Index(fields=["status", "-last_activity_at", "-id"], name="threads_inbox"),
             models.Index(fields=["customer", "channel", "normalized_subject"], name="threads_subject"),
+            models.Index(fields=["case_ref"], name="threads_case", condition=~models.Q(case_ref="")),
         ]
 
 
@@ -87,4 +91,8 @@ class Interaction(PublicIdModel):
         indexes = [
             models.Index(fields=["customer", "-occurred_at", "-id"], name="interactions_timeline"),
             models.Index(fields=["channel", "external_id"], name="interactions_external"),
+            # Partial: most messages serve no case, and ingest should not pay to index them.
+            models.Index(
+                fields=["case_ref", "-occurred_at"], name="interactions_case", condition=~models.Q(case_ref="")
+            ),
         ]

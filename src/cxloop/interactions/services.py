@@ -130,6 +130,7 @@ def build_interaction(
         body=data.body,
         raw_ref=data.raw_ref,
         external_id=data.external_id,
+        case_ref=thread.case_ref if thread is not None else "",
         metadata=data.metadata,
         created_by=actor.user,
     )
@@ -180,6 +181,8 @@ def record_interaction(
             customer_id=customer.public_id,
             channel=interaction.channel,
             direction=interaction.direction,
+            case_id=interaction.case_ref,
+            kind=str(interaction.metadata.get("kind", "message")),
         )
     )
     return interaction
@@ -439,7 +442,12 @@ def _record_resolved(actor: Actor, resolved: list[tuple[_Pending, customer_servi
     publish_all(
         [
             InteractionRecorded(
-                interaction_id=i.public_id, customer_id=i.customer.public_id, channel=i.channel, direction=i.direction
+                interaction_id=i.public_id,
+                customer_id=i.customer.public_id,
+                channel=i.channel,
+                direction=i.direction,
+                case_id=i.case_ref,
+                kind=str(i.metadata.get("kind", "message")),
             )
             for i in interactions
         ]
