@@ -15,7 +15,6 @@ from django.db import transaction
 from cxloop.cases import statuses
 from cxloop.cases.events import CaseReopened, CaseStatusChanged
 from cxloop.cases.models import Case, CaseStatus
-from cxloop.cases.services import sla
 from cxloop.core.actor import Actor
 from cxloop.events.bus import DomainEvent, publish_all
 from cxloop.interactions.events import InteractionRecorded
@@ -47,6 +46,8 @@ def note_case_message(case_id: str, interaction_id: str) -> None:
 
 
 def _note_response(case: Case, at: datetime) -> None:
+    from cxloop.cases.services import sla  # imported here: cases/apps.py imports this module at start-up
+
     fields = ["last_response_at"]
     case.last_response_at = max(case.last_response_at or at, at)
     if case.first_response_at is None:
@@ -57,6 +58,8 @@ def _note_response(case: Case, at: datetime) -> None:
 
 
 def _note_customer_message(case: Case, at: datetime) -> None:
+    from cxloop.cases.services import sla
+
     case.last_customer_message_at = max(case.last_customer_message_at or at, at)
     fields = ["last_customer_message_at"]
     previous = case.status
