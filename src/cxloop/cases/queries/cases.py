@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from cxloop.cases.models import ACTIVE_STATUSES, Case, CaseConversation, CaseLink, CaseStatus, CaseTask, Priority
 from cxloop.core import clock
@@ -109,17 +109,19 @@ class QueueCounts:
 
 
 def queue_counts(actor: Actor) -> QueueCounts:
-    """How many active cases each queue holds for the actor, in one query."""
+    """How many active cases each queue holds for the actor: four counts, each on its own index (one COUNT with
+    four filters would read every active case; at a million cases that is the slowest thing on the page)."""
     actor.require(Perm.CASES_VIEW)
     user = actor.user
-    active = Q(status__in=ACTIVE_STATUSES)
-    counts = Case.objects.filter(active).aggregate(
-        mine=Count("id", filter=Q(owner_id=user.pk if user else -1)),
-        team=Count("id", filter=Q(team_id=user.team_id if user and user.team_id else -1)),
-        unassigned=Count("id", filter=Q(owner__isnull=True)),
-        breaching=Count("id", filter=Q(sla_next_due_at__lte=clock.now() + BREACHING_WINDOW)),
+    active = Case.objects.filter(status__in=ACTIVE_STATUSES)
+    return QueueCounts(
+        mine=active.filter(owner_id=user.pk).count() if user else 0,
+        team=active.filter(team_id=user.team_id).count() if user and user.team_id else 0,
+        unassigned=active.filter(owner__isnull=True).count(),
+        breaching=Case.objects.filter(
+            sla_next_due_at__isnull=False, sla_next_due_at__lte=clock.now() + BREACHING_WINDOW
+        ).count(),
     )
-    return QueueCounts(**counts)
 
 
 def get_case(actor: Actor, case_id: str) -> Case:
