@@ -74,3 +74,15 @@ def count_interactions(actor: Actor, *, since: datetime | None = None) -> int:
     if since is not None:
         qs = qs.filter(occurred_at__gte=since)
     return qs.count()
+
+
+def case_timeline(actor: Actor, case_ref: str, *, cursor: str | None = None, limit: int = 25) -> Page[Interaction]:
+    """The messages and notes of one case (interactions whose case_ref is the case's public id), newest first.
+
+    Case management owns the case; this module owns the rows, so the case page reads its timeline here.
+    """
+    actor.require(Perm.INTERACTIONS_VIEW)
+    if not case_ref:
+        raise ValidationError("A case is required.", fields={"case": "must not be empty"})
+    qs = Interaction.objects.filter(case_ref=case_ref).select_related("thread", "customer")
+    return paginate(qs, TIMELINE_ORDER, cursor, limit)

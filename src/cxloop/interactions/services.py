@@ -130,7 +130,7 @@ def build_interaction(
         body=data.body,
         raw_ref=data.raw_ref,
         external_id=data.external_id,
-        case_ref=thread.case_ref if thread is not None else "",
+        case_ref=(thread.case_ref if thread is not None else "") or data.case_ref,
         metadata=data.metadata,
         created_by=actor.user,
     )

@@ -19,6 +19,9 @@ class InteractionInput:
     raw_ref: str = ""
     external_id: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
+    # The case this item belongs to when it is in no conversation of that case (a note written on the case
+    # page). Set only by trusted callers (case management); a conversation's case takes precedence.
+    case_ref: str = ""
 
 
 @dataclass

@@ -476,8 +476,16 @@ def _record_handover(
 
 @transaction.atomic
 def acknowledge_handover(actor: Actor, handover: Handover) -> Handover:
-    """The receiver read the hand-over summary (it stops showing as new to them)."""
+    """The receiver read the hand-over summary (it stops showing as new to them). Only the receiver may say so
+    (for a hand-over to a team without a person, a member of that team): nobody reads on someone else's behalf."""
     actor.require(Perm.CASES_WORK)
+    user = actor.user
+    receiver = user is not None and (
+        handover.to_user_id == user.pk
+        or (handover.to_user_id is None and handover.to_team_id is not None and handover.to_team_id == user.team_id)
+    )
+    if not receiver:
+        raise PermissionDeniedError("Only the receiver of a hand-over can acknowledge it.")
     if handover.acknowledged_at is None:
         handover.acknowledged_at = clock.now()
         handover.save(update_fields=["acknowledged_at"])
