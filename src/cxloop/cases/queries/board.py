@@ -1,0 +1,213 @@
+"""Reads the staff UI needs beside the queues: choices for its forms, the supervisor board's alert lists and
+counts, the receiver's unread hand-over of one case, and the navigation's "my active cases" count.
+
+Every function takes the actor and checks that it may read cases, like the other case queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Q
+
+from cxloop.accounts.models import User
+from cxloop.cases.models import (
+    ACTIVE_STATUSES,
+    Case,
+    Category,
+    Goal,
+    Handover,
+    Macro,
+    Promise,
+    PromiseStatus,
+    Queue,
+    SlaClock,
+    SlaClockState,
+    SlaState,
+)
+from cxloop.core import clock
+from cxloop.core.actor import Actor
+from cxloop.core.permissions import Perm
+
+
+@dataclass(frozen=True)
+class CaseChoices:
+    """The configured goals, categories, routing queues and macros, for filters and forms (active ones only)."""
+
+    goals: list[Goal]
+    categories: list[Category]
+    queues: list[Queue]
+    macros: list[Macro]
+
+
+def case_choices(actor: Actor, *, queues: bool = True, macros: bool = True) -> CaseChoices:
+    """Goals and categories always; routing queues and macros only when asked (the case page needs neither)."""
+    actor.require(Perm.CASES_VIEW)
+    return CaseChoices(
+        goals=list(Goal.objects.filter(is_active=True).order_by("position", "name")),
+        categories=list(Category.objects.filter(is_active=True).order_by("name")),
+        queues=list(Queue.objects.order_by("name")) if queues else [],
+        macros=list(Macro.objects.filter(is_active=True).order_by("name")) if macros else [],
+    )
+
+
+def my_active_count(actor: Actor) -> int:
+    """Active cases the actor owns (the navigation's count); 0 for those who may not read cases."""
+    if actor.user is None or not actor.can(Perm.CASES_VIEW):
+        return 0
+    return Case.objects.filter(owner_id=actor.user.pk, status__in=ACTIVE_STATUSES).count()
+
+
+def sla_alerts(actor: Actor, *, limit: int = 50) -> list[Case]:
+    """Active cases whose SLA is breached or about to be, the most urgent first (breached ones lead)."""
+    actor.require(Perm.CASES_VIEW)
+    states = (SlaState.BREACHED.value, SlaState.WARNING.value)
+    rows = (
+        Case.objects.filter(status__in=ACTIVE_STATUSES, sla_state__in=states)
+        .select_related("customer", "owner", "team")
+        .order_by("sla_next_due_at", "id")[:limit]
+    )
+    return sorted(rows, key=lambda case: case.sla_state != SlaState.BREACHED.value)
+
+
+@dataclass(frozen=True)
+class BoardCounts:
+    unassigned: int
+    breached: int
+    warning: int
+    handovers_today: int
+
+
+def board_counts(actor: Actor, *, since: datetime | None = None) -> BoardCounts:
+    """Unassigned and SLA-alert counts of active cases (one query) and hand-overs since `since` (default: the
+    last 24 hours)."""
+    actor.require(Perm.CASES_VIEW)
+    counts = Case.objects.filter(status__in=ACTIVE_STATUSES).aggregate(
+        unassigned=Count("id", filter=Q(owner__isnull=True)),
+        breached=Count("id", filter=Q(sla_state=SlaState.BREACHED.value)),
+        warning=Count("id", filter=Q(sla_state=SlaState.WARNING.value)),
+    )
+    start = since or clock.now() - timedelta(hours=24)
+    handovers = Handover.objects.filter(created_at__gte=start).count()
+    return BoardCounts(handovers_today=handovers, **counts)
+
+
+def unread_handover_of(actor: Actor, case: Case) -> Handover | None:
+    """The newest hand-over of this case to the actor that they have not acknowledged yet."""
+    actor.require(Perm.CASES_VIEW)
+    if actor.user is None:
+        return None
+    return (
+        Handover.objects.filter(case=case, to_user=actor.user, acknowledged_at__isnull=True)
+        .select_related("from_user", "to_team")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def get_handover(actor: Actor, case: Case, handover_id: int) -> Handover | None:
+    actor.require(Perm.CASES_VIEW)
+    return Handover.objects.filter(case=case, pk=handover_id).first()
+
+
+# --- interim reads, used until the SLA, promises, routing and repeats queries answer the same questions -----------
+def clocks_of(actor: Actor, case: Case) -> list[SlaClock]:
+    """The case's SLA clocks that still matter (not cancelled), by metric."""
+    actor.require(Perm.CASES_VIEW)
+    return list(SlaClock.objects.filter(case=case).exclude(state=SlaClockState.CANCELLED).order_by("metric", "id"))
+
+
+DUE_SOON = timedelta(hours=24)
+
+
+def promises_due_for(actor: Actor, *, within: timedelta = DUE_SOON, limit: int = 100) -> list[Promise]:
+    """Open or missed promises the actor owns (or that sit on cases they own) due within `within` or overdue."""
+    actor.require(Perm.CASES_VIEW)
+    if actor.user is None:
+        return []
+    mine = Q(owner_id=actor.user.pk) | Q(owner__isnull=True, case__owner_id=actor.user.pk)
+    return list(
+        Promise.objects.filter(mine, status__in=(PromiseStatus.OPEN, PromiseStatus.MISSED))
+        .filter(due_at__lte=clock.now() + within)
+        .select_related("customer", "case", "owner")
+        .order_by("due_at", "id")[:limit]
+    )
+
+
+def missed_promises(actor: Actor, *, limit: int = 50) -> list[Promise]:
+    """Promises whose due time passed while open, not kept yet (the supervisor's escalations)."""
+    actor.require(Perm.CASES_VIEW)
+    return list(
+        Promise.objects.filter(status=PromiseStatus.MISSED)
+        .select_related("customer", "case", "owner")
+        .order_by("due_at", "id")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class Workload:
+    user: User
+    open_cases: int
+    open_conversations: int
+    capacity: int
+    status: str
+
+    @property
+    def load(self) -> int:
+        return self.open_cases + self.open_conversations
+
+
+def agent_workloads(actor: Actor) -> list[Workload]:
+    """Per active agent and supervisor: active cases owned, open conversations assigned, capacity, availability."""
+    actor.require(Perm.CASES_VIEW)
+    users = (
+        User.objects.filter(is_active=True, role__in=("agent", "supervisor"))
+        .annotate(
+            open_cases=Count("owned_cases", filter=Q(owned_cases__status__in=ACTIVE_STATUSES), distinct=True),
+            open_conversations=Count("assigned_threads", filter=~Q(assigned_threads__status="closed"), distinct=True),
+        )
+        .select_related("availability")
+        .order_by("username")
+    )
+    rows: list[Workload] = []
+    for user in users:
+        availability = getattr(user, "availability", None) if hasattr(user, "availability") else None
+        rows.append(
+            Workload(
+                user=user,
+                open_cases=user.open_cases,  # type: ignore[attr-defined]
+                open_conversations=user.open_conversations,  # type: ignore[attr-defined]
+                capacity=availability.capacity if availability is not None else 20,
+                status=availability.status if availability is not None else "available",
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class CategoryRate:
+    category: str
+    cases: int
+    repeats: int
+
+    @property
+    def first_contacts(self) -> int:
+        return self.cases - self.repeats
+
+    @property
+    def rate(self) -> float:
+        return self.repeats / self.cases if self.cases else 0.0
+
+
+def repeat_rates(actor: Actor, *, days: int = 30) -> list[CategoryRate]:
+    """Cases opened in the last `days` per category, and how many of them were repeat contacts."""
+    actor.require(Perm.CASES_VIEW)
+    since = clock.now() - timedelta(days=days)
+    rows = (
+        Case.objects.filter(opened_at__gte=since)
+        .values("category__name")
+        .annotate(cases=Count("id"), repeats=Count("id", filter=Q(is_repeat_contact=True)))
+        .order_by("-repeats", "category__name")
+    )
+    return [CategoryRate(r["category__name"] or "No category", r["cases"], r["repeats"]) for r in rows]

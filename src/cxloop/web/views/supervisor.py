@@ -1,0 +1,37 @@
+"""The supervisor board: who carries how much (open cases, conversations, capacity, availability), the cases
+breaching or about to breach their SLA, missed promises (the escalations), unassigned work, today's
+hand-overs, and the repeat-contact rate per category. Bars, not tables, where a spread is the point.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from cxloop.cases.queries import board as board_queries
+from cxloop.core import clock
+from cxloop.core.permissions import Perm
+from cxloop.web.actor import web_actor
+from cxloop.web.responses import staff_view
+
+
+@staff_view
+@require_GET
+def board(request: HttpRequest) -> HttpResponse:
+    actor = web_actor(request)
+    actor.require(Perm.CASES_SUPERVISE)
+    now = clock.now()
+    start_of_day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    workloads = board_queries.agent_workloads(actor)
+    rates = board_queries.repeat_rates(actor)
+    context = {
+        "counts": board_queries.board_counts(actor, since=start_of_day),
+        "workloads": workloads,
+        "max_load": max([w.capacity for w in workloads] + [w.load for w in workloads] + [1]),
+        "alerts": board_queries.sla_alerts(actor),
+        "missed": board_queries.missed_promises(actor),
+        "rates": rates,
+        "max_cases": max([r.cases for r in rates] + [1]),
+    }
+    return render(request, "web/supervisor/board.html", context)
