@@ -152,7 +152,6 @@ def case_bulk(request: HttpRequest) -> HttpResponse:
             f"{form.fields[name].label if name in form.fields else name}: {' '.join(str(e) for e in errors)}"
             for name, errors in form.errors.items()
         )
-        )
         messages.error(request, f"Nothing changed. {reasons}")
         return redirect(_safe_return(request))
     if form.cleaned_data["action"] == "macro":
