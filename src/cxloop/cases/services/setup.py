@@ -416,8 +416,9 @@ def update_template(
     actor.require(Perm.CASES_CONFIGURE)
     before = _template_snapshot(template)
     if name is not None:
-        template.name = _name(name)
-        _unique_template_name(template.name, exclude=template.pk)
+        cleaned = _name(name)
+        _unique_template_name(cleaned, exclude=template.pk)
+        template.name = cleaned
     if clear_goal:
         template.goal = None
     elif goal is not None:
@@ -566,8 +567,9 @@ def update_macro(
     actor.require(Perm.CASES_CONFIGURE)
     before = _macro_snapshot(macro)
     if name is not None:
-        macro.name = _name(name)
-        _unique_macro_name(macro.name, exclude=macro.pk)
+        cleaned = _name(name)
+        _unique_macro_name(cleaned, exclude=macro.pk)
+        macro.name = cleaned
     if description is not None:
         macro.description = _description(description)
     if actions is not None:
