@@ -427,3 +427,23 @@ def test_navigation_counts_my_active_cases(web, alice, ann, alices_case):  # typ
     page = text_of(web(alice).get("/"))
 
     assert re.search(r"Cases <span class=\"count\">2<span class=\"visually-hidden\"> active cases of yours", page)
+
+
+def test_promises_due_tab_and_case_promises(web, alice, alices_case):  # type: ignore[no-untyped-def]
+    from cxloop.cases.services import promises as promise_services
+
+    promise_services.make_promise(
+        alice.actor,
+        customer=alices_case.customer,
+        description="Call Ann back about the refund",
+        due_at=clock.now() + timedelta(hours=2),
+        case=alices_case,
+    )
+    client = web(alice)
+
+    queue = text_of(client.get("/cases/?tab=promises"))
+    case_page = text_of(client.get(f"/cases/{alices_case.public_id}/"))
+
+    assert "Call Ann back about the refund" in queue
+    assert "due in 1h 59m" in queue or "due in 2h" in queue
+    assert "Call Ann back about the refund" in case_page

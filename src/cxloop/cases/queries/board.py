@@ -19,8 +19,6 @@ from cxloop.cases.models import (
     Goal,
     Handover,
     Macro,
-    Promise,
-    PromiseStatus,
     Queue,
     SlaClock,
     SlaClockState,
@@ -116,33 +114,6 @@ def clocks_of(actor: Actor, case: Case) -> list[SlaClock]:
     """The case's SLA clocks that still matter (not cancelled), by metric."""
     actor.require(Perm.CASES_VIEW)
     return list(SlaClock.objects.filter(case=case).exclude(state=SlaClockState.CANCELLED).order_by("metric", "id"))
-
-
-DUE_SOON = timedelta(hours=24)
-
-
-def promises_due_for(actor: Actor, *, within: timedelta = DUE_SOON, limit: int = 100) -> list[Promise]:
-    """Open or missed promises the actor owns (or that sit on cases they own) due within `within` or overdue."""
-    actor.require(Perm.CASES_VIEW)
-    if actor.user is None:
-        return []
-    mine = Q(owner_id=actor.user.pk) | Q(owner__isnull=True, case__owner_id=actor.user.pk)
-    return list(
-        Promise.objects.filter(mine, status__in=(PromiseStatus.OPEN, PromiseStatus.MISSED))
-        .filter(due_at__lte=clock.now() + within)
-        .select_related("customer", "case", "owner")
-        .order_by("due_at", "id")[:limit]
-    )
-
-
-def missed_promises(actor: Actor, *, limit: int = 50) -> list[Promise]:
-    """Promises whose due time passed while open, not kept yet (the supervisor's escalations)."""
-    actor.require(Perm.CASES_VIEW)
-    return list(
-        Promise.objects.filter(status=PromiseStatus.MISSED)
-        .select_related("customer", "case", "owner")
-        .order_by("due_at", "id")[:limit]
-    )
 
 
 @dataclass(frozen=True)

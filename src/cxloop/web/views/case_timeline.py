@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from cxloop.cases.models import Case, CaseConversation
 from cxloop.cases.queries import board as board_queries
 from cxloop.cases.queries import cases as case_queries
+from cxloop.cases.queries import promises as promise_queries
 from cxloop.channels import queries as channel_queries
 from cxloop.channels import registry
 from cxloop.core.actor import Actor
@@ -114,14 +115,15 @@ def sla_clocks(actor: Actor, case: Case) -> list[Any]:
     return list(board_queries.clocks_of(actor, case))
 
 
-def promises_context(request: HttpRequest, actor: Actor, case: Case) -> dict[str, Any] | None:
-    """The promises panel of the case, as the promises views build it; None when that part is not there."""
+def promises_context(request: HttpRequest, actor: Actor, case: Case) -> dict[str, Any]:
+    """The case's promises, and the promises UI's own panel (make, keep, cancel) when that module offers one as
+    `case_promises_context(request, actor, case) -> {"template": ..., ...}`."""
+    context: dict[str, Any] = {"items": promise_queries.case_promises(actor, case), "panel": None}
     try:
         promise_views = importlib.import_module("cxloop.web.views.promises")
     except ImportError:  # the promises UI ships separately
-        return None
+        return context
     builder = getattr(promise_views, "case_promises_context", None)
-    if builder is None:
-        return None
-    result: dict[str, Any] | None = builder(request, actor, case)
-    return result
+    if builder is not None:
+        context["panel"] = builder(request, actor, case)
+    return context

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from cxloop.cases.models import CaseStatus
 from cxloop.cases.queries import board as board_queries
 from cxloop.cases.queries import cases as case_queries
+from cxloop.cases.queries import promises as promise_queries
 from cxloop.cases.services import cases as case_services
 from cxloop.cases.services import macros as macro_services
 from cxloop.cases.services.cases import CaseInput
@@ -62,8 +63,8 @@ def _filter_form(
 
 
 def _promises_due(actor: Actor) -> tuple[list[Any], int]:
-    """The promises due for the actor within a day, or overdue, and their count."""
-    due = board_queries.promises_due_for(actor)
+    """The promises due for the actor (overdue ones first), and their count."""
+    due = promise_queries.promises_due(actor)
     return due, len(due)
 
 

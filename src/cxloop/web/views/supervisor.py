@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from cxloop.cases.queries import board as board_queries
+from cxloop.cases.queries import promises as promise_queries
 from cxloop.core import clock
 from cxloop.core.permissions import Perm
 from cxloop.web.actor import web_actor
@@ -30,7 +31,7 @@ def board(request: HttpRequest) -> HttpResponse:
         "workloads": workloads,
         "max_load": max([w.capacity for w in workloads] + [w.load for w in workloads] + [1]),
         "alerts": board_queries.sla_alerts(actor),
-        "missed": board_queries.missed_promises(actor),
+        "missed": promise_queries.missed_promises(actor),
         "rates": rates,
         "max_cases": max([r.cases for r in rates] + [1]),
     }
