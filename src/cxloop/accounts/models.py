@@ -59,3 +59,26 @@ class ApiToken(models.Model):
     @staticmethod
     def valid_scopes() -> list[str]:
         return [s.value for s in Scope]
+
+
+class Notification(models.Model):
+    """A message to one staff member in the app (a promise falls due, a promise was missed, a case was handed
+    to them). Written inside the transaction of the change it reports, so it exists only if the change does."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=40, help_text="What happened, e.g. promise.due_soon.")
+    title = models.CharField(max_length=200)
+    body = models.CharField(max_length=1000, blank=True)
+    url = models.CharField(max_length=500, blank=True, help_text="Where to look, a path in the staff UI.")
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "read_at", "-created_at"], name="accounts_notif_inbox")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None

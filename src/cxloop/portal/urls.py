@@ -1,10 +1,11 @@
 from django.urls import path
 
-from cxloop.portal import views
+from cxloop.portal import promises, views
 
 app_name = "portal"
 
 urlpatterns = [
     path("preferences/<str:token>/", views.preferences, name="preferences"),
     path("preferences/<str:token>/unsubscribe/", views.one_click_unsubscribe, name="unsubscribe"),
+    path("promises/<str:token>/", promises.promises_page, name="promises"),
 ]

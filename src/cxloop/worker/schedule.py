@@ -37,6 +37,7 @@ SCHEDULE: list[Job] = [
         "cxloop.interactions.tasks.close_waiting_conversations",
         timedelta(hours=1),
     ),
+    Job("cases.sweep_promises", "cxloop.cases.tasks.sweep_promises", timedelta(minutes=1)),
 ]
 
 
