@@ -237,6 +237,13 @@ CXLOOP_INBOUND_MAX_BYTES = env_int("CXLOOP_INBOUND_MAX_BYTES", 30 * 1024 * 1024)
 # Conversations answered and then left silent by the customer this many days are closed (0: never).
 CXLOOP_AUTO_CLOSE_WAITING_DAYS = env_int("CXLOOP_AUTO_CLOSE_WAITING_DAYS", 7)
 
+# Cases: the customer attribute whose value is the customer's tier (SLA policies and routing match on it).
+CXLOOP_CUSTOMER_TIER_ATTRIBUTE = env_str("CXLOOP_CUSTOMER_TIER_ATTRIBUTE", "tier")
+# Promises: the owner is reminded this many minutes before a promise falls due; the customer's
+# "what we promised you" link works this many days after it was issued.
+CXLOOP_PROMISE_REMINDER_MINUTES = env_int("CXLOOP_PROMISE_REMINDER_MINUTES", 60)
+CXLOOP_PROMISE_LINK_DAYS = env_int("CXLOOP_PROMISE_LINK_DAYS", 90)
+
 # --- Email channel (docs/channels/email.md) ----------------------------------------------------
 # Addresses the built-in SMTP server accepts mail for: "support@example.com" or "@example.com" for a
 # whole domain. Empty: every recipient (fine behind a mail relay that only forwards ours).
