@@ -12,6 +12,7 @@ import base64
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,11 +21,13 @@ from django.test import Client
 from cxloop.accounts import services as account_services
 from cxloop.accounts.models import ApiToken, User
 from cxloop.api.main import api as ninja_api
+from cxloop.cases.models import Promise
+from cxloop.cases.services import promises as promise_services
 from cxloop.channels import services as channel_services
 from cxloop.channels.base import RawPayload
 from cxloop.core import clock
 from cxloop.core.actor import Actor
-from cxloop.core.permissions import Perm
+from cxloop.core.permissions import Perm, permissions_for
 from cxloop.customers import services as customer_services
 from cxloop.customers.models import AttributeDefinition, Customer, Identity, Merge, MergeSuggestion
 from cxloop.interactions import conversations
@@ -79,6 +82,23 @@ def _template(world: World, member: Member) -> dict[str, Any]:
 
 def _version(world: World) -> dict[str, Any]:
     return {"locale": "en", "body_text": "Hello {{ customer.first_name }}"}
+
+
+def _promise(world: World, member: Member) -> dict[str, Any]:
+    """A promise owned by the caller when their role may own one (so its owner may cancel or move it)."""
+    owner = member.user if Perm.CASES_WORK in permissions_for(member.user.role) else None
+    promise = promise_services.make_promise(
+        Actor.system("test"),
+        customer=world["customer"],
+        description="Call back",
+        due_at=clock.now() + timedelta(days=1),
+        owner=owner,
+    )
+    return {"promise_id": promise.public_id}
+
+
+def _due_tomorrow() -> str:
+    return (clock.now() + timedelta(days=1)).isoformat()
 
 
 ITEM = {
@@ -223,6 +243,25 @@ ACCESS: dict[tuple[str, str], Rule] = {
         frozenset({Perm.INTERACTIONS_WRITE}),
         body=lambda w: {"raw_base64": base64.b64encode(b"From: ann@example.com\r\n\r\nHi").decode()},
     ),
+    ("GET", "/api/v1/promises"): Rule(frozenset({Perm.CASES_VIEW})),
+    ("POST", "/api/v1/promises"): Rule(
+        frozenset({Perm.CASES_WORK}),
+        body=lambda w: {"customer": w["customer"].public_id, "description": "Call back", "due_at": _due_tomorrow()},
+    ),
+    ("GET", "/api/v1/promises/kept-rate"): Rule(frozenset({Perm.CASES_VIEW})),
+    ("GET", "/api/v1/promises/{promise_id}"): Rule(frozenset({Perm.CASES_VIEW}), _promise),
+    ("POST", "/api/v1/promises/{promise_id}/keep"): Rule(frozenset({Perm.CASES_VIEW, Perm.CASES_WORK}), _promise),
+    ("POST", "/api/v1/promises/{promise_id}/cancel"): Rule(
+        frozenset({Perm.CASES_VIEW, Perm.CASES_WORK}), _promise, body=lambda w: {"reason": "Not needed"}
+    ),
+    ("POST", "/api/v1/promises/{promise_id}/reschedule"): Rule(
+        frozenset({Perm.CASES_VIEW, Perm.CASES_WORK}),
+        _promise,
+        body=lambda w: {"due_at": _due_tomorrow(), "reason": "Parts late"},
+    ),
+    ("GET", "/api/v1/customers/{customer_id}/promises-link"): Rule(
+        frozenset({Perm.CUSTOMERS_VIEW, Perm.CASES_WORK}), _customer
+    ),
 }
 
 
@@ -268,6 +307,7 @@ def _fingerprint() -> tuple[Any, ...]:
         TemplateVersion.objects.count(),
         ConsentRecord.objects.count(),
         list(Suppression.objects.order_by("pk").values_list("pk", flat=True)),
+        list(Promise.objects.order_by("pk").values_list("pk", "status", "due_at", "owner_id")),
     )
 
 

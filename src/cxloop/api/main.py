@@ -9,6 +9,7 @@ from cxloop.accounts.api import router as tokens_router
 from cxloop.api.auth import BearerToken, StaffSession
 from cxloop.api.errors import install_error_handlers
 from cxloop.api.guards import guard_request
+from cxloop.cases.promises_api import router as promises_router
 from cxloop.channels.api import router as inbound_router
 from cxloop.channels.phone.api import router as calls_router
 from cxloop.customers.api import router as customers_router
@@ -38,3 +39,4 @@ api.add_router("/", inbound_router)
 api.add_router("/", calls_router)
 api.add_router("/", conversations_router)
 api.add_router("/", messaging_router)
+api.add_router("/", promises_router)
