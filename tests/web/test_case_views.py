@@ -149,6 +149,9 @@ def test_charlie_may_not_use_the_bulk_bar(web, charlie, alice, ann):  # type: ig
 
 # --- opening a case -------------------------------------------------------------------------------------------------
 def test_open_a_case_from_the_customer_page(web, alice, ann):  # type: ignore[no-untyped-def]
+    from cxloop.cases.apps import _register_web_panels
+
+    _register_web_panels()  # test_customer_page swaps in a stand-in "cases" panel and then removes it
     client = web(alice)
     panel = text_of(client.get(f"/customers/{ann.public_id}/"))
     assert "Open a case for Ann Smith" in panel

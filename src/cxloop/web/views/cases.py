@@ -173,7 +173,13 @@ def case_bulk(request: HttpRequest) -> HttpResponse:
 
 
 # --- opening a case --------------------------------------------------------------------------------------------
-def _create_form(actor: Actor, data: Any = None, **initial: Any) -> CaseCreateForm:
+def _create_form(actor: Actor, data: Any = None, *, quick: bool = False, **initial: Any) -> CaseCreateForm:
+    """The "open a case" form; `quick` (the boxes on other pages) leaves goal and category to their defaults, so
+    those pages do not read the configuration (the full form at /cases/new/ has them)."""
+    if quick:
+        form = CaseCreateForm(data, initial=initial)
+        del form.fields["goal"], form.fields["category"]
+        return form
     choices = board_queries.case_choices(actor, queues=False, macros=False)
     return CaseCreateForm(
         data,
@@ -257,7 +263,7 @@ def panel_context(actor: Actor, customer: Customer) -> dict[str, Any] | None:
         return None
     cases = case_queries.cases_of_customer(actor, customer.pk)
     can_open = actor.can(Perm.CASES_WORK) and customer.is_active
-    form = _create_form(actor, customer=customer.public_id, take=True) if can_open else None
+    form = _create_form(actor, quick=True, customer=customer.public_id, take=True) if can_open else None
     return {"cases": cases, "case_form": form, "active_statuses": [s for s in CaseStatus.values if s != "closed"]}
 
 
@@ -274,6 +280,11 @@ def conversation_case(actor: Actor, thread: Thread) -> dict[str, Any]:
     form = None
     if case is None and actor.can(Perm.CASES_WORK) and thread.customer.is_active:
         form = _create_form(
-            actor, customer=thread.customer.public_id, conversation=thread.public_id, subject=thread.subject, take=True
+            actor,
+            quick=True,
+            customer=thread.customer.public_id,
+            conversation=thread.public_id,
+            subject=thread.subject,
+            take=True,
         )
     return {"linked_case": case, "case_form": form, "show_case_box": True}
