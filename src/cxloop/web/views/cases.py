@@ -236,7 +236,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
     actor.require(Perm.CASES_WORK)
     if request.method == "GET":
         thread = _thread_of(actor, request.GET.get("conversation", ""))
-        initial = {
+        initial: dict[str, Any] = {
             "customer": request.GET.get("customer", "") or (thread.customer.public_id if thread else ""),
             "conversation": thread.public_id if thread else "",
             "subject": thread.subject if thread else "",
