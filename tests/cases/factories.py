@@ -141,3 +141,33 @@ class MacroFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Macro {n}")
     actions = factory.LazyFunction(lambda: [{"type": "set_priority", "value": "high"}])
+
+
+class QueueFactory(factory.django.DjangoModelFactory):
+    """A routing queue (manual assignment unless told); add members with QueueMemberFactory(queue=…, user=…)."""
+
+    class Meta:
+        model = "cases.Queue"
+        django_get_or_create = ("key",)
+
+    key = factory.Sequence(lambda n: f"queue-{n}")
+    name = factory.LazyAttribute(lambda o: o.key.replace("-", " ").title())
+
+
+class QueueMemberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "cases.QueueMember"
+
+    queue = factory.SubFactory(QueueFactory)
+
+
+class RoutingRuleFactory(factory.django.DjangoModelFactory):
+    """A rule whose conditions were checked as create_rule checks them (give valid ones)."""
+
+    class Meta:
+        model = "cases.RoutingRule"
+
+    name = factory.Sequence(lambda n: f"Rule {n}")
+    position = factory.Sequence(lambda n: n + 1)
+    queue = factory.SubFactory(QueueFactory)
+    conditions = factory.LazyFunction(dict)

@@ -1,4 +1,12 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from django.apps import AppConfig
+
+if TYPE_CHECKING:
+    from cxloop.core.actor import Actor
+    from cxloop.customers.models import Customer
 
 
 class CasesConfig(AppConfig):
@@ -7,8 +15,28 @@ class CasesConfig(AppConfig):
     verbose_name = "Cases"
 
     def ready(self) -> None:
+        from cxloop.cases.services import activity
         from cxloop.events.bus import subscribe
 
-        from cxloop.cases.services import activity
-
         subscribe("interaction.recorded", activity.on_interaction_recorded)
+
+        from cxloop.cases.services import routing
+
+        subscribe("message.received", routing.on_message_received)
+        _register_web_panels()
+
+
+def _register_web_panels() -> None:
+    """The customer page's "Cases" panel. Its context comes from the staff UI (cxloop.web), imported on first use
+    so that starting the app does not load the web views."""
+    from cxloop.web.panels import PANEL_ORDER, register_customer_panel
+
+    register_customer_panel(
+        "cases", "Cases", "web/cases/customer_panel.html", _cases_panel, order=PANEL_ORDER["cases"]
+    )
+
+
+def _cases_panel(actor: Actor, customer: Customer) -> dict[str, Any] | None:
+    from cxloop.web.views.cases import panel_context
+
+    return panel_context(actor, customer)
