@@ -15,10 +15,11 @@ class CasesConfig(AppConfig):
     verbose_name = "Cases"
 
     def ready(self) -> None:
-        from cxloop.cases.services import activity
+        from cxloop.cases.services import activity, intake
         from cxloop.events.bus import subscribe
 
         subscribe("interaction.recorded", activity.on_interaction_recorded)
+        subscribe("message.received", intake.on_message_received)
 
         from cxloop.cases.services import routing
 

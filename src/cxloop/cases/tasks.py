@@ -13,3 +13,12 @@ def sweep_promises() -> dict[str, int]:
 
     result = promises.sweep_promises()
     return {"reminded": result.reminded, "missed": result.missed, "notifications": result.notifications}
+
+
+@task()
+def close_resolved() -> dict[str, int]:
+    """cases.close_resolved (hourly): resolved cases close CXLOOP_CASE_AUTO_CLOSE_DAYS after they were resolved;
+    a customer writing after that starts a new case (a repeat contact). Idempotent: only resolved cases close."""
+    from cxloop.cases.services import intake
+
+    return {"closed": intake.close_resolved_cases()}

@@ -243,6 +243,12 @@ CXLOOP_CUSTOMER_TIER_ATTRIBUTE = env_str("CXLOOP_CUSTOMER_TIER_ATTRIBUTE", "tier
 # "what we promised you" link works this many days after it was issued.
 CXLOOP_PROMISE_REMINDER_MINUTES = env_int("CXLOOP_PROMISE_REMINDER_MINUTES", 60)
 CXLOOP_PROMISE_LINK_DAYS = env_int("CXLOOP_PROMISE_LINK_DAYS", 90)
+# Repeat contacts: a customer coming back within this many days about the same matter (same category, or text at
+# least this similar, 0..1; calibrated in docs/cases.md) is a repeat contact. Resolved cases close after
+# CXLOOP_CASE_AUTO_CLOSE_DAYS (0: never); until then a customer's message reopens them.
+CXLOOP_REPEAT_CONTACT_DAYS = env_int("CXLOOP_REPEAT_CONTACT_DAYS", 7)
+CXLOOP_REPEAT_SIMILARITY = env_float("CXLOOP_REPEAT_SIMILARITY", 0.4)
+CXLOOP_CASE_AUTO_CLOSE_DAYS = env_int("CXLOOP_CASE_AUTO_CLOSE_DAYS", 5)
 
 # --- Email channel (docs/channels/email.md) ----------------------------------------------------
 # Addresses the built-in SMTP server accepts mail for: "support@example.com" or "@example.com" for a

@@ -1,0 +1,209 @@
+"""Cases from inbound messages: what a customer's message does to case management before anyone reads it.
+
+Subscribed to "message.received" (cases/apps.py), which the inbound pipeline publishes after commit, once per
+recorded message. Only real messages count (an auto-reply or a bounce never opens or reopens anything):
+
+- the conversation serves an active or resolved case → nothing here: the activity subscriber keeps that case up
+  to date (and reopens a resolved one);
+- it serves a closed case → the customer came back about a finished matter: a new case on the conversation,
+  flagged a repeat of the closed one, where the channel opens cases; otherwise the conversation leaves the closed
+  case (so the inbox shows it again);
+- it is the first message of a new conversation → if it is about one of the customer's recent active or resolved
+  cases (cases.services.repeats), it joins that case as a repeat contact; otherwise the channel's
+  ChannelCaseSetting says whether it opens a case, with which goal, category and priority.
+
+Redelivery is harmless: the conversation row is locked and re-read, and a conversation that already serves a
+case, or a message that is not the first of its conversation, is left alone.
+
+close_resolved_cases (the hourly task "cases.close_resolved") belongs here because it draws the line these rules
+follow: a customer writing on a resolved case reopens it, on a closed one starts a new case. Resolved cases close
+after CXLOOP_CASE_AUTO_CLOSE_DAYS.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+
+from cxloop.cases.events import CaseClosed, CaseStatusChanged
+from cxloop.cases.models import Case, CaseStatus, ChannelCaseSetting
+from cxloop.cases.services import repeats
+from cxloop.channels.events import InboundReceived
+from cxloop.core import clock
+from cxloop.core.actor import Actor
+from cxloop.core.errors import CxloopError
+from cxloop.events.bus import DomainEvent, publish_all
+from cxloop.interactions import conversations
+from cxloop.interactions.models import Interaction, Thread
+from cxloop.privacy.services import AuditRecord, record_audit, record_audits
+
+logger = logging.getLogger(__name__)
+
+SUBJECT_CHARS = 300
+# Resolved cases closed per transaction by close_resolved_cases.
+CLOSE_BATCH = 2000
+
+# What handle_message did, for callers and tests.
+OPENED = "opened"  # a new case was opened on the conversation
+FOLDED = "folded"  # the conversation joined a recent case (repeat contact)
+RELEASED = "released"  # the conversation left a closed case
+IGNORED = "ignored"
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    outcome: str
+    case: Case | None = None
+
+
+def _actor() -> Actor:
+    return Actor.system("cases:intake")
+
+
+def on_message_received(event: DomainEvent) -> None:
+    """The "message.received" subscriber. A failure is logged, never raised into the pipeline (the message is
+    already recorded and in the inbox; a person can still open the case)."""
+    if not isinstance(event, InboundReceived) or event.kind != "message":
+        return
+    try:
+        handle_message(event.thread_id, event.interaction_id)
+    except CxloopError as exc:
+        logger.warning("case intake skipped %s on %s: %s", event.interaction_id, event.thread_id, exc.message)
+
+
+@transaction.atomic
+def handle_message(thread_id: str, interaction_id: str) -> IntakeResult:
+    """Apply the intake rules to one recorded inbound message (see the module docstring)."""
+    thread = Thread.objects.select_for_update().select_related("customer").filter(public_id=thread_id).first()
+    interaction = Interaction.objects.filter(public_id=interaction_id).first()
+    if thread is None or interaction is None or interaction.thread_id != thread.pk:
+        return IntakeResult(IGNORED)
+    if thread.case_ref:
+        return _on_case_conversation(thread, interaction)
+    if Interaction.objects.filter(thread_id=thread.pk, pk__lt=interaction.pk).exists():
+        return IntakeResult(IGNORED)  # a conversation the team already handles without a case
+    now = clock.now()
+    match = repeats.find_recent_case(thread, interaction, at=now)
+    if match is not None and match.case.status != CaseStatus.CLOSED:
+        return IntakeResult(FOLDED, repeats.fold_into_case(match, thread, interaction, at=now))
+    # A closed case on the same matter: a new case (if the channel opens them) is flagged a repeat of it by
+    # open_case's own repeat check.
+    case = _open_for(thread, interaction)
+    return IntakeResult(OPENED, case) if case is not None else IntakeResult(IGNORED)
+
+
+def _on_case_conversation(thread: Thread, interaction: Interaction) -> IntakeResult:
+    closed = Case.objects.filter(public_id=thread.case_ref).first()
+    if closed is None or closed.status != CaseStatus.CLOSED:
+        return IntakeResult(IGNORED)  # the activity subscriber follows messages of open and resolved cases
+    case = _open_for(thread, interaction)
+    if case is not None:
+        # The message that came back belongs to the new case, not to the finished one.
+        Interaction.objects.filter(pk=interaction.pk, case_ref=closed.public_id).update(case_ref=case.public_id)
+        return IntakeResult(OPENED, case)
+    conversations.link_thread_to_case(thread, "")
+    Interaction.objects.filter(pk=interaction.pk, case_ref=closed.public_id).update(case_ref="")
+    record_audit(
+        _actor(),
+        "case.conversation_released",
+        object_type="case",
+        object_id=closed.public_id,
+        summary=f"#{closed.pk} is closed: conversation {thread.public_id} back in the inbox",
+        before={"conversation": thread.public_id},
+    )
+    return IntakeResult(RELEASED)
+
+
+def _subject(thread: Thread, interaction: Interaction) -> str:
+    for text in (thread.subject, interaction.summary, interaction.body):
+        subject = " ".join(text.split())
+        if subject:
+            return subject[:SUBJECT_CHARS]
+    return f"Message on {thread.channel}"
+
+
+def _open_for(thread: Thread, interaction: Interaction) -> Case | None:
+    """Open a case on the conversation when its channel's setting says so."""
+    from cxloop.cases.services import cases as case_services  # cases imports repeats, which this module imports
+
+    setting = (
+        ChannelCaseSetting.objects.filter(channel=thread.channel, opens_cases=True)
+        .select_related("goal", "category")
+        .first()
+    )
+    if setting is None:
+        return None
+    return case_services.open_case(
+        _actor(),
+        case_services.CaseInput(
+            customer=thread.customer,
+            subject=_subject(thread, interaction),
+            goal=setting.goal,
+            category=setting.category,
+            priority=setting.priority,
+            source_channel=thread.channel,
+            thread=thread,
+        ),
+        at=clock.now(),
+    )
+
+
+def close_resolved_cases(at: datetime | None = None) -> int:
+    """Close every case resolved more than CXLOOP_CASE_AUTO_CLOSE_DAYS ago (0: never); returns how many.
+
+    In batches, each its own transaction: the rows are claimed with FOR UPDATE SKIP LOCKED (PostgreSQL), so a case
+    an agent is reopening at that moment is left for the next run, and parallel workers never close one twice.
+    Resolved cases have no running SLA clock (resolving stopped them), so no clock needs touching."""
+    days = int(settings.CXLOOP_CASE_AUTO_CLOSE_DAYS)
+    if days <= 0:
+        return 0
+    now = at or clock.now()
+    cutoff = now - timedelta(days=days)
+    total = 0
+    while True:
+        closed = _close_batch(cutoff, now, days)
+        total += closed
+        if closed < CLOSE_BATCH:
+            return total
+
+
+@transaction.atomic
+def _close_batch(cutoff: datetime, now: datetime, days: int) -> int:
+    rows = list(
+        Case.objects.select_for_update(skip_locked=True)
+        .filter(status=CaseStatus.RESOLVED, resolved_at__lt=cutoff)
+        .order_by("resolved_at", "id")
+        .values_list("pk", "public_id")[:CLOSE_BATCH]
+    )
+    if not rows:
+        return 0
+    Case.objects.filter(pk__in=[pk for pk, _ in rows]).update(
+        status=CaseStatus.CLOSED, closed_at=now, version=F("version") + 1, updated_at=now
+    )
+    record_audits(
+        _actor(),
+        [
+            AuditRecord(
+                action="case.status_changed",
+                object_type="case",
+                object_id=public_id,
+                summary=f"#{pk}: resolved → closed (resolved over {days} days ago)",
+                before={"status": CaseStatus.RESOLVED.value},
+                after={"status": CaseStatus.CLOSED.value},
+            )
+            for pk, public_id in rows
+        ],
+    )
+    events: list[DomainEvent] = []
+    for _, public_id in rows:
+        events.append(
+            CaseStatusChanged(case_id=public_id, status=CaseStatus.CLOSED.value, previous=CaseStatus.RESOLVED.value)
+        )
+        events.append(CaseClosed(case_id=public_id))
+    publish_all(events)
+    return len(rows)
