@@ -25,6 +25,7 @@ class CasesConfig(AppConfig):
 
         subscribe("message.received", routing.on_message_received)
         _register_web_panels()
+        _register_promises_panel()
 
 
 def _register_web_panels() -> None:
@@ -41,3 +42,16 @@ def _cases_panel(actor: Actor, customer: Customer) -> dict[str, Any] | None:
     from cxloop.web.views.cases import panel_context
 
     return panel_context(actor, customer)
+
+
+def _register_promises_panel() -> None:
+    """The customer page's "Promises" panel (open and missed promises, make/keep/cancel, the customer's link)."""
+    from cxloop.web.panels import register_customer_panel
+
+    register_customer_panel("promises", "Promises", "web/promises/customer_panel.html", _promises_panel, order=15)
+
+
+def _promises_panel(actor: Actor, customer: Customer) -> dict[str, Any] | None:
+    from cxloop.web.views.promises import customer_panel_context
+
+    return customer_panel_context(actor, customer)

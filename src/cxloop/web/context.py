@@ -7,6 +7,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from cxloop.accounts import notifications
 from cxloop.channels import queries as channel_queries
 from cxloop.core.actor import Actor
 from cxloop.core.permissions import Perm
@@ -26,6 +27,7 @@ _SECTIONS = (
     ("conversation", "inbox"),
     ("attachment", "inbox"),
     ("quarantine", "quarantine"),
+    ("notification", "notifications"),
 )
 
 
@@ -60,6 +62,11 @@ class Navigation:
     @cached_property
     def quarantined(self) -> int:
         return channel_queries.quarantined_count(self.actor)
+
+    @cached_property
+    def unread_notifications(self) -> int:
+        """The staff member's unread notifications (promise reminders and escalations, hand-overs...)."""
+        return notifications.unread_count(self.actor)
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:

@@ -14,6 +14,8 @@ from cxloop.web.views import (
     suppressions,
     timeline,
 )
+from cxloop.web.views import notifications as notification_views
+from cxloop.web.views import promises as promise_views
 
 app_name = "web"
 
@@ -83,4 +85,17 @@ urlpatterns = [
     path("settings/suppressions/", suppressions.suppression_list, name="suppressions"),
     path("settings/suppressions/add/", suppressions.suppression_add, name="suppression-add"),
     path("settings/suppressions/<str:public_id>/lift/", suppressions.suppression_lift, name="suppression-lift"),
+]
+
+# promises (the customer page's and the case page's Promises panel) and staff notifications
+urlpatterns += [
+    path(_customer + "promises/", promise_views.promise_new, name="promise-new"),
+    path(_customer + "promises-link/", promise_views.promises_link, name="customer-promises-link"),
+    path("promises/<str:promise_id>/keep/", promise_views.promise_keep, name="promise-keep"),
+    path("promises/<str:promise_id>/cancel/", promise_views.promise_cancel, name="promise-cancel"),
+    path("promises/<str:promise_id>/reschedule/", promise_views.promise_reschedule, name="promise-reschedule"),
+    path("notifications/", notification_views.notification_list, name="notifications"),
+    path("notifications/read-all/", notification_views.notification_read_all, name="notifications-read-all"),
+    path("notifications/<int:notification_id>/read/", notification_views.notification_read, name="notification-read"),
+    path("notifications/<int:notification_id>/open/", notification_views.notification_open, name="notification-open"),
 ]
