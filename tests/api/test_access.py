@@ -21,7 +21,7 @@ from django.test import Client
 from cxloop.accounts import services as account_services
 from cxloop.accounts.models import ApiToken, User
 from cxloop.api.main import api as ninja_api
-from cxloop.cases.models import Promise
+from cxloop.cases.models import AgentAvailability, Promise, Queue, QueueMember, RoutingRule
 from cxloop.cases.services import promises as promise_services
 from cxloop.channels import services as channel_services
 from cxloop.channels.base import RawPayload
@@ -95,6 +95,21 @@ def _promise(world: World, member: Member) -> dict[str, Any]:
         owner=owner,
     )
     return {"promise_id": promise.public_id}
+
+
+def _routing_queue(world: World, member: Member) -> dict[str, Any]:
+    """A queue "triage" with alice as its member (created when a routing operation names it)."""
+    queue, _ = Queue.objects.get_or_create(key="triage", defaults={"name": "Triage"})
+    alice = User.objects.filter(username="alice").first()
+    if alice is not None:
+        QueueMember.objects.get_or_create(queue=queue, user=alice)
+    return {"key": "triage", "username": "alice"}
+
+
+def _routing_rule(world: World, member: Member) -> dict[str, Any]:
+    _routing_queue(world, member)
+    rule, _ = RoutingRule.objects.get_or_create(name="Everything", defaults={"queue": Queue.objects.get(key="triage")})
+    return {"rule_id": rule.pk}
 
 
 def _due_tomorrow() -> str:
@@ -262,6 +277,46 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/customers/{customer_id}/promises-link"): Rule(
         frozenset({Perm.CUSTOMERS_VIEW, Perm.CASES_WORK}), _customer
     ),
+    ("GET", "/api/v1/queues"): Rule(frozenset({Perm.CASES_VIEW})),
+    ("POST", "/api/v1/queues"): Rule(
+        frozenset({Perm.CASES_CONFIGURE}), body=lambda w: {"key": "billing", "name": "Billing", "members": ["alice"]}
+    ),
+    ("GET", "/api/v1/queues/{key}"): Rule(frozenset({Perm.CASES_VIEW}), _routing_queue),
+    ("PATCH", "/api/v1/queues/{key}"): Rule(
+        frozenset({Perm.CASES_CONFIGURE}), _routing_queue, body=lambda w: {"assignment_mode": "round_robin"}
+    ),
+    ("DELETE", "/api/v1/queues/{key}"): Rule(frozenset({Perm.CASES_CONFIGURE}), _routing_queue),
+    ("PUT", "/api/v1/queues/{key}/members"): Rule(
+        frozenset({Perm.CASES_CONFIGURE}), _routing_queue, body=lambda w: {"usernames": ["bob"]}
+    ),
+    ("POST", "/api/v1/queues/{key}/members"): Rule(
+        frozenset({Perm.CASES_CONFIGURE}), _routing_queue, body=lambda w: {"username": "bob"}
+    ),
+    ("DELETE", "/api/v1/queues/{key}/members/{username}"): Rule(frozenset({Perm.CASES_CONFIGURE}), _routing_queue),
+    ("GET", "/api/v1/routing/rules"): Rule(frozenset({Perm.CASES_VIEW})),
+    ("POST", "/api/v1/routing/rules"): Rule(
+        frozenset({Perm.CASES_CONFIGURE}),
+        _routing_queue,
+        body=lambda w: {"name": "Chats", "queue": "triage", "conditions": {"channels": ["chat"]}},
+    ),
+    ("PUT", "/api/v1/routing/rules/order"): Rule(
+        frozenset({Perm.CASES_CONFIGURE}),
+        _routing_rule,
+        body=lambda w: {"ids": list(RoutingRule.objects.values_list("pk", flat=True))},
+    ),
+    ("GET", "/api/v1/routing/rules/{rule_id}"): Rule(frozenset({Perm.CASES_VIEW}), _routing_rule),
+    ("PATCH", "/api/v1/routing/rules/{rule_id}"): Rule(
+        frozenset({Perm.CASES_CONFIGURE}), _routing_rule, body=lambda w: {"is_active": False}
+    ),
+    ("DELETE", "/api/v1/routing/rules/{rule_id}"): Rule(frozenset({Perm.CASES_CONFIGURE}), _routing_rule),
+    ("POST", "/api/v1/routing/preview"): Rule(
+        frozenset({Perm.CASES_VIEW}), _routing_rule, body=lambda w: {"channel": "email", "text": "Where is my card?"}
+    ),
+    ("GET", "/api/v1/agents"): Rule(frozenset({Perm.CASES_VIEW})),
+    ("GET", "/api/v1/agents/{username}/availability"): Rule(frozenset({Perm.CASES_VIEW}), _routing_queue),
+    ("PUT", "/api/v1/agents/{username}/availability"): Rule(
+        frozenset({Perm.CASES_WORK}), lambda w, m: {"username": m.user.username}, body=lambda w: {"status": "away"}
+    ),
 }
 
 
@@ -308,6 +363,10 @@ def _fingerprint() -> tuple[Any, ...]:
         ConsentRecord.objects.count(),
         list(Suppression.objects.order_by("pk").values_list("pk", flat=True)),
         list(Promise.objects.order_by("pk").values_list("pk", "status", "due_at", "owner_id")),
+        list(Queue.objects.order_by("pk").values_list("pk", "name", "assignment_mode", "is_default", "team_id")),
+        list(QueueMember.objects.order_by("pk").values_list("pk", "queue_id", "user_id")),
+        list(RoutingRule.objects.order_by("pk").values_list("pk", "name", "position", "is_active", "queue_id")),
+        list(AgentAvailability.objects.order_by("pk").values_list("pk", "status", "capacity")),
     )
 
 

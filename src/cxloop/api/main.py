@@ -10,6 +10,7 @@ from cxloop.api.auth import BearerToken, StaffSession
 from cxloop.api.errors import install_error_handlers
 from cxloop.api.guards import guard_request
 from cxloop.cases.promises_api import router as promises_router
+from cxloop.cases.routing_api import router as routing_router
 from cxloop.channels.api import router as inbound_router
 from cxloop.channels.phone.api import router as calls_router
 from cxloop.customers.api import router as customers_router
@@ -40,3 +41,4 @@ api.add_router("/", calls_router)
 api.add_router("/", conversations_router)
 api.add_router("/", messaging_router)
 api.add_router("/", promises_router)
+api.add_router("/", routing_router)

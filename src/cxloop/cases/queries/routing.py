@@ -134,6 +134,15 @@ def find_agent(actor: Actor, username: str) -> User:
     return user
 
 
+def find_staff(actor: Actor, username: str) -> User:
+    """Any active staff user by username (whether they may take work is the availability service's question)."""
+    actor.require(Perm.CASES_VIEW)
+    user = User.objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise NotFoundError(f"No user {username!r}.")
+    return user
+
+
 def workload_of(actor: Actor, username: str) -> AgentWorkload:
     return _workloads([find_agent(actor, username)])[0]
 

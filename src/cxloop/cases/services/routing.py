@@ -555,8 +555,10 @@ def create_queue(
     team: Team | None = None,
     assignment_mode: str = AssignmentMode.MANUAL.value,
     is_default: bool = False,
+    members: Sequence[User] = (),
 ) -> Queue:
     actor.require(Perm.CASES_CONFIGURE)
+    _check_members(members)
     if not _KEY_RE.match(key):
         raise ValidationError(
             "The key is not valid.", fields={"key": "lower-case letters, digits, '_' or '-', starting with a letter"}
@@ -565,6 +567,7 @@ def create_queue(
     if Queue.objects.filter(key=key).exists():
         raise ConflictError(f"A queue with key {key!r} exists already.", fields={"key": "already exists"})
     queue = Queue.objects.create(key=key, name=name, team=team, assignment_mode=mode, is_default=is_default)
+    QueueMember.objects.bulk_create([QueueMember(queue=queue, user=user) for user in dict.fromkeys(members)])
     _only_default(queue)
     _audit(actor, "routing_queue.created", "routing_queue", key, f"Queue {name}", after=_queue_snapshot(queue))
     return queue
