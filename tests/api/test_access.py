@@ -21,7 +21,25 @@ from django.test import Client
 from cxloop.accounts import services as account_services
 from cxloop.accounts.models import ApiToken, User
 from cxloop.api.main import api as ninja_api
-from cxloop.cases.models import AgentAvailability, Promise, Queue, QueueMember, RoutingRule
+from cxloop.cases.models import (
+    AgentAvailability,
+    Case,
+    CaseConversation,
+    CaseFieldDefinition,
+    CaseLink,
+    CaseTask,
+    CaseTemplate,
+    CaseTemplateTask,
+    Category,
+    ChannelCaseSetting,
+    Goal,
+    Handover,
+    Macro,
+    Promise,
+    Queue,
+    QueueMember,
+    RoutingRule,
+)
 from cxloop.cases.services import promises as promise_services
 from cxloop.channels import services as channel_services
 from cxloop.channels.base import RawPayload
@@ -36,9 +54,10 @@ from cxloop.messaging import services as messaging_services
 from cxloop.messaging.models import ConsentRecord, OutboundMessage, Suppression, Template, TemplateVersion
 from cxloop.messaging.types import SendRequest, TemplateContent
 from cxloop.privacy.models import AuditEntry
+from tests.cases.factories import CaseFactory, CaseTemplateFactory, CaseTemplateTaskFactory, MacroFactory
 from tests.conftest import Member
 from tests.customers.factories import AttributeDefinitionFactory, CustomerFactory, IdentityFactory
-from tests.interactions.factories import InteractionFactory
+from tests.interactions.factories import InteractionFactory, ThreadFactory
 
 SCHEMA = ninja_api.get_openapi_schema(path_prefix="/api/v1/")
 OPERATIONS = sorted(
@@ -114,6 +133,49 @@ def _routing_rule(world: World, member: Member) -> dict[str, Any]:
 
 def _due_tomorrow() -> str:
     return (clock.now() + timedelta(days=1)).isoformat()
+
+
+def _case(world: World, member: Member) -> dict[str, Any]:
+    return {"case_id": world["case"].public_id}
+
+
+def _case_task(world: World, member: Member) -> dict[str, Any]:
+    return {"case_id": world["case"].public_id, "task_id": world["case_task"].pk}
+
+
+def _handover_to(world: World, member: Member) -> dict[str, Any]:
+    """A hand-over whose receiver is the caller (only the receiver may acknowledge one)."""
+    handover = Handover.objects.create(
+        case=world["case"], to_user=member.user, note="Over to you", created_at=clock.now()
+    )
+    return {"handover_id": handover.pk}
+
+
+def _case_world(customer: Customer) -> World:
+    """What the case operations name: a case with a task, a linked conversation and a link; a duplicate of it;
+    an unassigned case; configuration (an unused goal, a category, a field, a template, a macro)."""
+    case = CaseFactory(customer=customer, subject="Card declined")
+    linked = ThreadFactory(customer=customer)
+    CaseConversation.objects.create(case=case, thread=linked, linked_at=clock.now())
+    conversations.link_thread_to_case(linked, case.public_id)
+    other = CaseFactory()
+    template = CaseTemplateFactory(name="Billing")
+    CaseTemplateTaskFactory(template=template, title="Check invoice")
+    return {
+        "case": case,
+        "case_task": CaseTask.objects.create(case=case, title="Call back"),
+        "case_duplicate": CaseFactory(customer=customer),
+        "case_unassigned": CaseFactory(customer=customer, status="new"),
+        "case_link": CaseLink.objects.create(from_case=case, to_case=other, kind="related"),
+        "case_other": other,
+        "case_thread": linked,
+        "case_free_thread": ThreadFactory(customer=customer),
+        "case_category": Category.objects.create(key="billing", name="Billing"),
+        "case_goal_unused": Goal.objects.create(key="unused", name="Unused"),
+        "case_field": CaseFieldDefinition.objects.create(key="region", label="Region"),
+        "case_template": template,
+        "macro": MacroFactory(name="Escalate"),
+    }
 
 
 ITEM = {
@@ -317,6 +379,129 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("PUT", "/api/v1/agents/{username}/availability"): Rule(
         frozenset({Perm.CASES_WORK}), lambda w, m: {"username": m.user.username}, body=lambda w: {"status": "away"}
     ),
+    ("GET", "/api/v1/cases"): Rule(frozenset({Perm.CASES_VIEW})),
+    ("POST", "/api/v1/cases"): Rule(
+        frozenset({Perm.CASES_WORK, Perm.CUSTOMERS_VIEW}),
+        body=lambda w: {"customer": w["customer"].public_id, "subject": "Card declined again"},
+    ),
+    ("POST", "/api/v1/cases/bulk"): Rule(
+        frozenset({Perm.CASES_WORK}),
+        body=lambda w: {"case_ids": [w["case"].public_id], "actions": [{"type": "set_priority", "value": "low"}]},
+    ),
+    ("GET", "/api/v1/cases/{case_id}"): Rule(frozenset({Perm.CASES_VIEW}), _case),
+    ("PATCH", "/api/v1/cases/{case_id}"): Rule(frozenset({Perm.CASES_WORK}), _case, body=lambda w: {"subject": "New"}),
+    ("POST", "/api/v1/cases/{case_id}/status"): Rule(
+        frozenset({Perm.CASES_WORK}), _case, body=lambda w: {"status": "waiting_on_customer"}
+    ),
+    ("POST", "/api/v1/cases/{case_id}/assign"): Rule(
+        frozenset({Perm.CASES_ASSIGN}),
+        lambda w, m: {"case_id": w["case_unassigned"].public_id},
+        body=lambda w: {"owner": "bob"},
+    ),
+    ("GET", "/api/v1/cases/{case_id}/handovers"): Rule(frozenset({Perm.CASES_VIEW}), _case),
+    ("GET", "/api/v1/cases/{case_id}/handover-preview"): Rule(frozenset({Perm.CASES_VIEW}), _case),
+    ("POST", "/api/v1/handovers/{handover_id}/acknowledge"): Rule(frozenset({Perm.CASES_WORK}), _handover_to),
+    ("POST", "/api/v1/cases/{case_id}/merge"): Rule(
+        frozenset({Perm.CASES_WORK}),
+        lambda w, m: {"case_id": w["case_duplicate"].public_id},
+        body=lambda w: {"into": w["case"].public_id},
+    ),
+    ("GET", "/api/v1/cases/{case_id}/timeline"): Rule(frozenset({Perm.CASES_VIEW, Perm.INTERACTIONS_VIEW}), _case),
+    ("POST", "/api/v1/cases/{case_id}/notes"): Rule(
+        frozenset({Perm.CASES_WORK, Perm.INTERACTIONS_WRITE}), _case, body=lambda w: {"body": "Called the courier"}
+    ),
+    ("GET", "/api/v1/cases/{case_id}/tasks"): Rule(frozenset({Perm.CASES_VIEW}), _case),
+    ("POST", "/api/v1/cases/{case_id}/tasks"): Rule(
+        frozenset({Perm.CASES_WORK}), _case, body=lambda w: {"title": "Visit"}
+    ),
+    ("PUT", "/api/v1/cases/{case_id}/tasks/order"): Rule(
+        frozenset({Perm.CASES_WORK}), _case, body=lambda w: {"task_ids": [w["case_task"].pk]}
+    ),
+    ("PATCH", "/api/v1/cases/{case_id}/tasks/{task_id}"): Rule(
+        frozenset({Perm.CASES_WORK}), _case_task, body=lambda w: {"title": "Call back today"}
+    ),
+    ("DELETE", "/api/v1/cases/{case_id}/tasks/{task_id}"): Rule(frozenset({Perm.CASES_WORK}), _case_task),
+    ("POST", "/api/v1/cases/{case_id}/tasks/{task_id}/status"): Rule(
+        frozenset({Perm.CASES_WORK}), _case_task, body=lambda w: {"status": "done"}
+    ),
+    ("GET", "/api/v1/cases/{case_id}/conversations"): Rule(frozenset({Perm.CASES_VIEW}), _case),
+    ("POST", "/api/v1/cases/{case_id}/conversations"): Rule(
+        frozenset({Perm.CASES_WORK, Perm.INTERACTIONS_VIEW}),
+        _case,
+        body=lambda w: {"conversation": w["case_free_thread"].public_id},
+    ),
+    ("DELETE", "/api/v1/cases/{case_id}/conversations/{conversation_id}"): Rule(
+        frozenset({Perm.CASES_WORK, Perm.INTERACTIONS_VIEW}),
+        lambda w, m: {"case_id": w["case"].public_id, "conversation_id": w["case_thread"].public_id},
+    ),
+    ("GET", "/api/v1/cases/{case_id}/links"): Rule(frozenset({Perm.CASES_VIEW}), _case),
+    ("POST", "/api/v1/cases/{case_id}/links"): Rule(
+        frozenset({Perm.CASES_WORK}), _case, body=lambda w: {"case": w["case_other"].public_id, "kind": "duplicate_of"}
+    ),
+    ("DELETE", "/api/v1/cases/{case_id}/links/{link_id}"): Rule(
+        frozenset({Perm.CASES_WORK}), lambda w, m: {"case_id": w["case"].public_id, "link_id": w["case_link"].pk}
+    ),
+    ("GET", "/api/v1/macros"): Rule(frozenset({Perm.CASES_VIEW})),
+    ("POST", "/api/v1/macros"): Rule(
+        frozenset({Perm.CASES_CONFIGURE}),
+        body=lambda w: {"name": "Urgent", "actions": [{"type": "set_priority", "value": "urgent"}]},
+    ),
+    ("GET", "/api/v1/macros/{macro_id}"): Rule(frozenset({Perm.CASES_VIEW}), lambda w, m: {"macro_id": w["macro"].pk}),
+    ("PATCH", "/api/v1/macros/{macro_id}"): Rule(
+        frozenset({Perm.CASES_CONFIGURE}), lambda w, m: {"macro_id": w["macro"].pk}, body=lambda w: {"name": "Up"}
+    ),
+    ("DELETE", "/api/v1/macros/{macro_id}"): Rule(
+        frozenset({Perm.CASES_CONFIGURE}), lambda w, m: {"macro_id": w["macro"].pk}
+    ),
+    ("POST", "/api/v1/macros/{macro_id}/apply"): Rule(
+        frozenset({Perm.CASES_WORK}),
+        lambda w, m: {"macro_id": w["macro"].pk},
+        body=lambda w: {"case_ids": [w["case"].public_id]},
+    ),
+    ("GET", "/api/v1/case-goals"): Rule(frozenset({Perm.CASES_VIEW})),
+    ("POST", "/api/v1/case-goals"): Rule(
+        frozenset({Perm.CASES_CONFIGURE}), body=lambda w: {"key": "loyalty", "name": "Loyalty"}
+    ),
+    ("PATCH", "/api/v1/case-goals/{key}"): Rule(
+        frozenset({Perm.CASES_CONFIGURE}), lambda w, m: {"key": "care"}, body=lambda w: {"name": "Customer care"}
+    ),
+    ("DELETE", "/api/v1/case-goals/{key}"): Rule(frozenset({Perm.CASES_CONFIGURE}), lambda w, m: {"key": "unused"}),
+    ("GET", "/api/v1/case-categories"): Rule(frozenset({Perm.CASES_VIEW})),
+    ("POST", "/api/v1/case-categories"): Rule(
+        frozenset({Perm.CASES_CONFIGURE}), body=lambda w: {"key": "refunds", "name": "Refunds"}
+    ),
+    ("PATCH", "/api/v1/case-categories/{key}"): Rule(
+        frozenset({Perm.CASES_CONFIGURE}), lambda w, m: {"key": "billing"}, body=lambda w: {"name": "Bills"}
+    ),
+    ("GET", "/api/v1/case-fields"): Rule(frozenset({Perm.CASES_VIEW})),
+    ("POST", "/api/v1/case-fields"): Rule(
+        frozenset({Perm.CASES_CONFIGURE}), body=lambda w: {"key": "tier", "label": "Tier"}
+    ),
+    ("PATCH", "/api/v1/case-fields/{key}"): Rule(
+        frozenset({Perm.CASES_CONFIGURE}), lambda w, m: {"key": "region"}, body=lambda w: {"label": "Area"}
+    ),
+    ("DELETE", "/api/v1/case-fields/{key}"): Rule(frozenset({Perm.CASES_CONFIGURE}), lambda w, m: {"key": "region"}),
+    ("GET", "/api/v1/case-templates"): Rule(frozenset({Perm.CASES_VIEW})),
+    ("POST", "/api/v1/case-templates"): Rule(
+        frozenset({Perm.CASES_CONFIGURE}), body=lambda w: {"name": "Refund", "tasks": [{"title": "Refund"}]}
+    ),
+    ("GET", "/api/v1/case-templates/{template_id}"): Rule(
+        frozenset({Perm.CASES_VIEW}), lambda w, m: {"template_id": w["case_template"].pk}
+    ),
+    ("PATCH", "/api/v1/case-templates/{template_id}"): Rule(
+        frozenset({Perm.CASES_CONFIGURE}),
+        lambda w, m: {"template_id": w["case_template"].pk},
+        body=lambda w: {"name": "Billing v2"},
+    ),
+    ("PUT", "/api/v1/case-templates/{template_id}/tasks"): Rule(
+        frozenset({Perm.CASES_CONFIGURE}),
+        lambda w, m: {"template_id": w["case_template"].pk},
+        body=lambda w: {"tasks": [{"title": "Check"}, {"title": "Refund"}]},
+    ),
+    ("GET", "/api/v1/case-channel-settings"): Rule(frozenset({Perm.CASES_VIEW})),
+    ("PUT", "/api/v1/case-channel-settings/{channel}"): Rule(
+        frozenset({Perm.CASES_CONFIGURE}), lambda w, m: {"channel": "email"}, body=lambda w: {"opens_cases": True}
+    ),
 }
 
 
@@ -367,6 +552,18 @@ def _fingerprint() -> tuple[Any, ...]:
         list(QueueMember.objects.order_by("pk").values_list("pk", "queue_id", "user_id")),
         list(RoutingRule.objects.order_by("pk").values_list("pk", "name", "position", "is_active", "queue_id")),
         list(AgentAvailability.objects.order_by("pk").values_list("pk", "status", "capacity")),
+        list(Case.objects.order_by("pk").values_list("pk", "status", "version", "owner_id", "priority", "subject")),
+        list(CaseTask.objects.order_by("pk").values_list("pk", "case_id", "title", "status", "position")),
+        list(CaseLink.objects.order_by("pk").values_list("pk", "kind")),
+        list(CaseConversation.objects.order_by("pk").values_list("pk", "case_id")),
+        list(Handover.objects.order_by("pk").values_list("pk", "acknowledged_at")),
+        list(Goal.objects.order_by("pk").values_list("pk", "name", "is_active")),
+        list(Category.objects.order_by("pk").values_list("pk", "name", "is_active")),
+        list(CaseFieldDefinition.objects.order_by("pk").values_list("pk", "label")),
+        list(CaseTemplate.objects.order_by("pk").values_list("pk", "name", "is_active")),
+        CaseTemplateTask.objects.count(),
+        list(ChannelCaseSetting.objects.order_by("pk").values_list("pk", "opens_cases")),
+        list(Macro.objects.order_by("pk").values_list("pk", "name", "is_active")),
     )
 
 
@@ -407,6 +604,7 @@ def world(db: None) -> World:
         "other": other,
         "merge": merge,
         "suggestion": suggestion,
+        **_case_world(customer),
     }
 
 

@@ -9,6 +9,7 @@ from cxloop.accounts.api import router as tokens_router
 from cxloop.api.auth import BearerToken, StaffSession
 from cxloop.api.errors import install_error_handlers
 from cxloop.api.guards import guard_request
+from cxloop.cases.api import router as cases_router
 from cxloop.cases.promises_api import router as promises_router
 from cxloop.cases.routing_api import router as routing_router
 from cxloop.channels.api import router as inbound_router
@@ -42,3 +43,4 @@ api.add_router("/", conversations_router)
 api.add_router("/", messaging_router)
 api.add_router("/", promises_router)
 api.add_router("/", routing_router)
+api.add_router("/", cases_router)
