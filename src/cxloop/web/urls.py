@@ -11,6 +11,7 @@ from cxloop.web.views import (
     message_templates,
     profile,
     quarantine,
+    routing_settings,
     suppressions,
     timeline,
 )
@@ -23,6 +24,7 @@ _customer = "customers/<str:public_id>/"
 _conversation = "inbox/<str:public_id>/"
 _quarantined = "settings/quarantine/<str:public_id>/"
 _template = "settings/templates/<slug:key>/"
+_routing = "settings/routing/"
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
@@ -98,4 +100,12 @@ urlpatterns += [
     path("notifications/read-all/", notification_views.notification_read_all, name="notifications-read-all"),
     path("notifications/<int:notification_id>/read/", notification_views.notification_read, name="notification-read"),
     path("notifications/<int:notification_id>/open/", notification_views.notification_open, name="notification-open"),
+    # routing settings and the agent's availability
+    path(_routing, routing_settings.queues, name="routing-queues"),
+    path(_routing + "queues/<slug:key>/<slug:action>/", routing_settings.queue_action, name="routing-queue-action"),
+    path(_routing + "rules/", routing_settings.rules, name="routing-rules"),
+    path(_routing + "rules/<int:rule_id>/", routing_settings.rule_detail, name="routing-rule"),
+    path(_routing + "rules/<int:rule_id>/<slug:action>/", routing_settings.rule_action, name="routing-rule-action"),
+    path(_routing + "preview/", routing_settings.preview, name="routing-preview"),
+    path("me/availability/", routing_settings.my_availability, name="my-availability"),
 ]

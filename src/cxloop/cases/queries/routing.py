@@ -66,6 +66,12 @@ def get_rule(actor: Actor, rule_id: int) -> RoutingRule:
     return rule
 
 
+def list_teams(actor: Actor) -> list[Team]:
+    """Teams a queue may serve (for the settings forms)."""
+    actor.require(Perm.CASES_VIEW)
+    return list(Team.objects.order_by("name"))
+
+
 # --- agents --------------------------------------------------------------------------------------------------------
 
 

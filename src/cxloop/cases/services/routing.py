@@ -664,6 +664,30 @@ def set_queue_members(actor: Actor, queue: Queue, users: Sequence[User]) -> Queu
     return queue
 
 
+@transaction.atomic
+def save_queue_settings(
+    actor: Actor,
+    queue: Queue,
+    *,
+    name: str,
+    team: Team | None,
+    assignment_mode: str,
+    is_default: bool,
+    members: Sequence[User],
+) -> Queue:
+    """Everything the settings page edits about a queue at once (no team given: the queue serves no team)."""
+    update_queue(
+        actor,
+        queue,
+        name=name,
+        team=team,
+        clear_team=team is None,
+        assignment_mode=assignment_mode,
+        is_default=is_default,
+    )
+    return set_queue_members(actor, queue, members)
+
+
 def add_queue_member(actor: Actor, queue: Queue, user: User) -> Queue:
     current = list(User.objects.filter(pk__in=QueueMember.objects.filter(queue=queue).values("user_id")))
     return set_queue_members(actor, queue, [*current, user])
