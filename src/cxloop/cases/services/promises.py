@@ -125,7 +125,9 @@ def _may_change(actor: Actor, promise: Promise) -> None:
 
 
 def _locked(promise: Promise) -> Promise:
-    return Promise.objects.select_for_update().select_related("customer", "case", "owner").get(pk=promise.pk)
+    return (
+        Promise.objects.select_for_update(of=("self",)).select_related("customer", "case", "owner").get(pk=promise.pk)
+    )
 
 
 def _snapshot(promise: Promise) -> dict[str, Any]:
