@@ -513,3 +513,15 @@ def test_forged_expired_or_other_purpose_tokens_are_refused(db, settings):
     settings.CXLOOP_PROMISE_LINK_DAYS = 0
     with pytest.raises(promises.PromisesLinkExpiredError):
         promises.customer_for_promises_token(signing.dumps({"c": customer.public_id}, salt=promises.LINK_SALT))
+
+
+def test_the_scheduled_task_sweeps_and_is_on_the_schedule(alice, bob):
+    from cxloop.cases.tasks import sweep_promises as sweep_task
+    from cxloop.worker.schedule import SCHEDULE
+
+    _promise(alice, due_in=timedelta(minutes=30))
+
+    assert sweep_task.call() == {"reminded": 1, "missed": 0, "notifications": 1}
+    assert sweep_task.call() == {"reminded": 0, "missed": 0, "notifications": 0}
+    job = next(job for job in SCHEDULE if job.name == "cases.sweep_promises")
+    assert (job.task, job.every) == ("cxloop.cases.tasks.sweep_promises", timedelta(minutes=1))
