@@ -634,3 +634,21 @@ def test_reads_need_cases_view():
         routing_queries.workloads(nobody)
     with pytest.raises(PermissionDeniedError):
         routing_queries.explain_route(nobody)
+
+
+def test_open_case_applies_the_route(alice, bob, django_capture_on_commit_callbacks):
+    from cxloop.cases.services import cases as case_services
+
+    queue = queue_with(bob.user, key="billing", team=bob.user.team)
+    RoutingRuleFactory(name="Refunds", queue=queue, applies_to="cases", conditions={"keywords": ["refund"]})
+    customer = CustomerFactory()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        case = case_services.open_case(
+            alice.actor, case_services.CaseInput(customer=customer, subject="Refund please", source_channel="email")
+        )
+
+    case.refresh_from_db()
+    assert (case.queue, case.owner, case.team, case.status) == (queue, bob.user, bob.user.team, "open")
+    queue.refresh_from_db()
+    assert queue.last_assigned_user == bob.user
