@@ -1,19 +1,22 @@
-"""Cases in a real Chromium: an agent takes an inbound email as a case, plans a task, hands the case over with a
-note; the receiver reads the hand-over summary, acknowledges it and resolves the case with its outcome. The
+"""Cases in a real Chromium: an agent takes an inbound email as a case, plans a task, promises a call-back, hands
+the case over with a note; the receiver reads the hand-over summary, acknowledges it, keeps the promise before it
+is due and resolves the case with its outcome. The
 queue and the case page have no accessibility violations (axe-core) at desktop and phone widths.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 
 import axe_playwright_python
 import pytest
+from django.utils import timezone
 
-from cxloop.cases.models import Case, CaseTask, Goal, Handover
+from cxloop.cases.models import Case, CaseTask, Goal, Handover, Promise
 from cxloop.cases.services import cases as case_services
 from cxloop.cases.services import setup as setup_services
 from cxloop.cases.services.cases import CaseInput
@@ -79,6 +82,16 @@ def test_take_an_email_as_a_case_hand_it_over_and_resolve_it(page, login_as, ali
     page.locator("#plan .plan-title", has_text="Book an engineer").wait_for()
     assert list(CaseTask.objects.values_list("title", flat=True)) == ["Book an engineer"]
 
+    # promises the customer a call-back within two hours
+    due = timezone.localtime(timezone.now() + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    page.locator("#promises").get_by_text("Make a promise").click()
+    page.get_by_label("What was promised").fill("Call Ann back about the boiler")
+    page.get_by_label("Due by").fill(due)
+    page.get_by_role("button", name="Record the promise").click()
+    page.locator("#promises .promise-item", has_text="Call Ann back about the boiler").wait_for()
+    promise = Promise.objects.get()
+    assert (promise.case, promise.owner, promise.status) == (case, alice.user, "open")
+
     # and hands the case over to bob with a note (the note is required)
     page.locator("#handover select[name='handover-owner']").select_option("bob")
     page.get_by_label("Hand-over note").fill("Promised a call-back today about the boiler.")
@@ -98,9 +111,18 @@ def test_take_an_email_as_a_case_hand_it_over_and_resolve_it(page, login_as, ali
     assert "Promised a call-back today about the boiler." in summary
     assert "ann@example.com" in summary
     assert "Book an engineer" in summary
+    assert "Call Ann back about the boiler" in summary
     page.get_by_role("button", name="I've read it").click()
     page.get_by_text("Hand-over acknowledged.").wait_for()
     assert page.locator("#handover-banner").count() == 0
+
+    # keeps the promise before it is due
+    page.locator("#promises").get_by_role("button", name=re.compile("Mark kept")).click()
+    page.locator("#promises .badge", has_text="Kept").wait_for()
+    promise.refresh_from_db()
+    assert (promise.status, promise.kept_by, promise.was_missed) == ("kept", bob.user, False)
+    assert promise.kept_at is not None
+    assert promise.kept_at < promise.due_at
 
     # and resolves the case with its outcome
     page.get_by_text("Resolve the case").click()

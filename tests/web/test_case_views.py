@@ -93,7 +93,7 @@ def test_queue_costs_few_queries(web, alice, ann, django_assert_max_num_queries)
     client = web(alice)
     client.get("/cases/?tab=mine")
 
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(17):
         assert client.get("/cases/?tab=mine").status_code == 200
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from cxloop.accounts import notifications
+from cxloop.cases.queries import board as board_queries
 from cxloop.channels import queries as channel_queries
 from cxloop.core.actor import Actor
 from cxloop.core.permissions import Perm
@@ -27,6 +28,9 @@ _SECTIONS = (
     ("conversation", "inbox"),
     ("attachment", "inbox"),
     ("quarantine", "quarantine"),
+    ("case", "cases"),
+    ("board", "board"),
+    ("setup", "settings"),
     ("notification", "notifications"),
 )
 
@@ -58,6 +62,11 @@ class Navigation:
     def inbox_awaiting(self) -> int:
         """Open conversations assigned to the user: the ones waiting for their answer."""
         return inbox_queries.awaiting_me(self.actor)
+
+    @cached_property
+    def my_cases(self) -> int:
+        """Active cases the user owns."""
+        return board_queries.my_active_count(self.actor)
 
     @cached_property
     def quarantined(self) -> int:

@@ -3,6 +3,10 @@ from django.urls import path
 
 from cxloop.web.views import (
     admin_pages,
+    case_page,
+    case_settings,
+    case_work,
+    cases,
     contact_preferences,
     customers,
     home,
@@ -12,6 +16,7 @@ from cxloop.web.views import (
     profile,
     quarantine,
     routing_settings,
+    supervisor,
     suppressions,
     timeline,
 )
@@ -25,6 +30,7 @@ _conversation = "inbox/<str:public_id>/"
 _quarantined = "settings/quarantine/<str:public_id>/"
 _template = "settings/templates/<slug:key>/"
 _routing = "settings/routing/"
+_case = "cases/<str:case_id>/"
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
@@ -87,6 +93,29 @@ urlpatterns = [
     path("settings/suppressions/", suppressions.suppression_list, name="suppressions"),
     path("settings/suppressions/add/", suppressions.suppression_add, name="suppression-add"),
     path("settings/suppressions/<str:public_id>/lift/", suppressions.suppression_lift, name="suppression-lift"),
+    # cases
+    path("cases/", cases.case_list, name="cases"),
+    path("cases/new/", cases.case_new, name="case-new"),
+    path("cases/bulk/", cases.case_bulk, name="case-bulk"),
+    path(_case, case_page.case_detail, name="case"),
+    path(_case + "edit/", case_page.case_edit, name="case-edit"),
+    path(_case + "status/", case_page.case_status, name="case-status"),
+    path(_case + "resolve/", case_page.case_resolve, name="case-resolve"),
+    path(_case + "reopen/", case_page.case_reopen, name="case-reopen"),
+    path(_case + "handover/", case_page.case_handover, name="case-handover"),
+    path(_case + "take/", case_page.case_take, name="case-take"),
+    path(_case + "handovers/<int:handover_id>/read/", case_page.handover_ack, name="case-handover-ack"),
+    path(_case + "tasks/", case_work.task_add, name="case-task-add"),
+    path(_case + "tasks/<int:task_id>/status/", case_work.task_status, name="case-task-status"),
+    path(_case + "tasks/<int:task_id>/move/", case_work.task_move, name="case-task-move"),
+    path(_case + "tasks/<int:task_id>/checklist/", case_work.task_checklist, name="case-task-checklist"),
+    path(_case + "notes/", case_work.case_note, name="case-note"),
+    path(_case + "reply/", case_work.case_reply, name="case-reply"),
+    path(_case + "timeline/", case_work.case_timeline_live, name="case-timeline"),
+    path(_case + "links/", case_work.case_link, name="case-link"),
+    path("board/", supervisor.board, name="board"),
+    path("settings/cases/<slug:page>/", case_settings.case_setup, name="setup-cases"),
+    path("settings/cases/<slug:page>/<str:key>/<slug:action>/", case_settings.case_setup_row, name="setup-cases-row"),
 ]
 
 # promises (the customer page's and the case page's Promises panel) and staff notifications

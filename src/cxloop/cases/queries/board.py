@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 
 from django.db.models import Count, Q
 
-from cxloop.accounts.models import User
 from cxloop.cases.models import (
     ACTIVE_STATUSES,
     Case,
@@ -109,51 +108,11 @@ def get_handover(actor: Actor, case: Case, handover_id: int) -> Handover | None:
     return Handover.objects.filter(case=case, pk=handover_id).first()
 
 
-# --- interim reads, used until the SLA, promises, routing and repeats queries answer the same questions -----------
+# --- interim reads, used until the SLA and repeats queries answer the same questions --------------------------------
 def clocks_of(actor: Actor, case: Case) -> list[SlaClock]:
     """The case's SLA clocks that still matter (not cancelled), by metric."""
     actor.require(Perm.CASES_VIEW)
     return list(SlaClock.objects.filter(case=case).exclude(state=SlaClockState.CANCELLED).order_by("metric", "id"))
-
-
-@dataclass(frozen=True)
-class Workload:
-    user: User
-    open_cases: int
-    open_conversations: int
-    capacity: int
-    status: str
-
-    @property
-    def load(self) -> int:
-        return self.open_cases + self.open_conversations
-
-
-def agent_workloads(actor: Actor) -> list[Workload]:
-    """Per active agent and supervisor: active cases owned, open conversations assigned, capacity, availability."""
-    actor.require(Perm.CASES_VIEW)
-    users = (
-        User.objects.filter(is_active=True, role__in=("agent", "supervisor"))
-        .annotate(
-            open_cases=Count("owned_cases", filter=Q(owned_cases__status__in=ACTIVE_STATUSES), distinct=True),
-            open_conversations=Count("assigned_threads", filter=~Q(assigned_threads__status="closed"), distinct=True),
-        )
-        .select_related("availability")
-        .order_by("username")
-    )
-    rows: list[Workload] = []
-    for user in users:
-        availability = getattr(user, "availability", None) if hasattr(user, "availability") else None
-        rows.append(
-            Workload(
-                user=user,
-                open_cases=user.open_cases,  # type: ignore[attr-defined]
-                open_conversations=user.open_conversations,  # type: ignore[attr-defined]
-                capacity=availability.capacity if availability is not None else 20,
-                status=availability.status if availability is not None else "available",
-            )
-        )
-    return rows
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from cxloop.web.forms import attempt
 from cxloop.web.inbox_forms import AssignForm, InboxFilterForm, NoteForm, ReplyForm, StatusForm
 from cxloop.web.responses import is_htmx, staff_view
 from cxloop.web.views import conversation_display as display
+from cxloop.web.views.cases import conversation_case
 from cxloop.web.views.timeline import DRAFT_SESSION_KEY
 
 INBOX_PAGE = 25
@@ -192,6 +193,7 @@ def conversation_context(
         "statuses": ThreadStatus.choices,
         "can_write": actor.can(Perm.INTERACTIONS_WRITE),
         "can_assign": actor.can(Perm.CONVERSATIONS_ASSIGN),
+        **conversation_case(actor, thread),
         **messages_context(actor, thread, request.GET.get("cursor") or None),
     }
 

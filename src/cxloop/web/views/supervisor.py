@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 
 from cxloop.cases.queries import board as board_queries
 from cxloop.cases.queries import promises as promise_queries
+from cxloop.cases.queries import routing as routing_queries
 from cxloop.core import clock
 from cxloop.core.permissions import Perm
 from cxloop.web.actor import web_actor
@@ -24,7 +25,7 @@ def board(request: HttpRequest) -> HttpResponse:
     actor.require(Perm.CASES_SUPERVISE)
     now = clock.now()
     start_of_day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    workloads = board_queries.agent_workloads(actor)
+    workloads = routing_queries.workloads(actor)
     rates = board_queries.repeat_rates(actor)
     context = {
         "counts": board_queries.board_counts(actor, since=start_of_day),
