@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from cxloop.cases.models import Case, Promise, PromiseStatus
+from cxloop.cases.models import Case, Promise, PromiseStatus, RepeatContact
 from cxloop.cases.services import cases as case_services
 from cxloop.cases.services.cases import CaseInput
 from cxloop.core import clock
@@ -22,9 +22,8 @@ def text_of(response) -> str:  # type: ignore[no-untyped-def]
 
 def test_board_shows_workloads_alerts_and_missed_promises(web, alice, bob, ann, bert):  # type: ignore[no-untyped-def]
     breached = case_services.open_case(alice.actor, CaseInput(customer=ann, subject="Broken boiler", owner=alice.user))
-    Case.objects.filter(pk=breached.pk).update(
-        sla_state="breached", sla_next_due_at=clock.now() - timedelta(hours=2), is_repeat_contact=True
-    )
+    Case.objects.filter(pk=breached.pk).update(sla_state="breached", sla_next_due_at=clock.now() - timedelta(hours=2))
+    RepeatContact.objects.create(case=breached, matched_by="category", detected_at=clock.now())
     case_services.open_case(alice.actor, CaseInput(customer=bert, subject="Nobody's yet"))
     case_services.assign_case(alice.actor, breached, owner=bob.user, note="Over to you")
     now = clock.now()
@@ -46,7 +45,7 @@ def test_board_shows_workloads_alerts_and_missed_promises(web, alice, bob, ann, 
     assert re.search(r'stat-value">1</span><span class="stat-label">Unassigned cases', page)
     assert re.search(r'stat-value">1</span><span class="stat-label">Hand-overs today', page)
     assert "1 cases and 0 conversations of a capacity of 20" in page  # bob now carries the breached case
-    assert "50% " in page  # one repeat contact among the two cases without a category
+    assert "50% <span class=\"muted small\">(1/2)" in page  # one repeat contact among the two contacts (cases) without a category
 
 
 @pytest.mark.parametrize("member", ["alice", "charlie"])

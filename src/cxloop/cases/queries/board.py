@@ -108,36 +108,8 @@ def get_handover(actor: Actor, case: Case, handover_id: int) -> Handover | None:
     return Handover.objects.filter(case=case, pk=handover_id).first()
 
 
-# --- interim reads, used until the SLA and repeats queries answer the same questions --------------------------------
+# --- interim read, used until the SLA queries answer the same question -------------------------------------------
 def clocks_of(actor: Actor, case: Case) -> list[SlaClock]:
     """The case's SLA clocks that still matter (not cancelled), by metric."""
     actor.require(Perm.CASES_VIEW)
     return list(SlaClock.objects.filter(case=case).exclude(state=SlaClockState.CANCELLED).order_by("metric", "id"))
-
-
-@dataclass(frozen=True)
-class CategoryRate:
-    category: str
-    cases: int
-    repeats: int
-
-    @property
-    def first_contacts(self) -> int:
-        return self.cases - self.repeats
-
-    @property
-    def rate(self) -> float:
-        return self.repeats / self.cases if self.cases else 0.0
-
-
-def repeat_rates(actor: Actor, *, days: int = 30) -> list[CategoryRate]:
-    """Cases opened in the last `days` per category, and how many of them were repeat contacts."""
-    actor.require(Perm.CASES_VIEW)
-    since = clock.now() - timedelta(days=days)
-    rows = (
-        Case.objects.filter(opened_at__gte=since)
-        .values("category__name")
-        .annotate(cases=Count("id"), repeats=Count("id", filter=Q(is_repeat_contact=True)))
-        .order_by("-repeats", "category__name")
-    )
-    return [CategoryRate(r["category__name"] or "No category", r["cases"], r["repeats"]) for r in rows]

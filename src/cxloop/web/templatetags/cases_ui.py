@@ -115,3 +115,9 @@ def link_label(kind: str) -> str:
 @register.filter
 def is_past(at: datetime | None) -> bool:
     return at is not None and at < clock.now()
+
+
+@register.filter
+def minus(value: int | None, other: int | None) -> int:
+    """`value - other` for bar widths (the non-repeat share of contacts)."""
+    return int(value or 0) - int(other or 0)

@@ -5,17 +5,22 @@ hand-overs, and the repeat-contact rate per category. Bars, not tables, where a 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from cxloop.cases.queries import board as board_queries
 from cxloop.cases.queries import promises as promise_queries
+from cxloop.cases.queries import repeats as repeat_queries
 from cxloop.cases.queries import routing as routing_queries
 from cxloop.core import clock
 from cxloop.core.permissions import Perm
 from cxloop.web.actor import web_actor
 from cxloop.web.responses import staff_view
+
+REPEAT_DAYS = 30  # the period of the repeat-contact bars
 
 
 @staff_view
@@ -26,7 +31,7 @@ def board(request: HttpRequest) -> HttpResponse:
     now = clock.now()
     start_of_day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     workloads = routing_queries.workloads(actor)
-    rates = board_queries.repeat_rates(actor)
+    rates = repeat_queries.repeat_contact_rate(actor, since=now - timedelta(days=REPEAT_DAYS))
     context = {
         "counts": board_queries.board_counts(actor, since=start_of_day),
         "workloads": workloads,
@@ -34,6 +39,7 @@ def board(request: HttpRequest) -> HttpResponse:
         "alerts": board_queries.sla_alerts(actor),
         "missed": promise_queries.missed_promises(actor),
         "rates": rates,
-        "max_cases": max([r.cases for r in rates] + [1]),
+        "max_contacts": max([r.contacts for r in rates] + [1]),
+        "repeat_days": REPEAT_DAYS,
     }
     return render(request, "web/supervisor/board.html", context)
