@@ -45,7 +45,9 @@ def test_board_shows_workloads_alerts_and_missed_promises(web, alice, bob, ann, 
     assert re.search(r'stat-value">1</span><span class="stat-label">Unassigned cases', page)
     assert re.search(r'stat-value">1</span><span class="stat-label">Hand-overs today', page)
     assert "1 cases and 0 conversations of a capacity of 20" in page  # bob now carries the breached case
-    assert "50% <span class=\"muted small\">(1/2)" in page  # one repeat contact among the two contacts (cases) without a category
+    assert (
+        '50% <span class="muted small">(1/2)' in page
+    )  # one repeat contact among the two contacts (cases) without a category
 
 
 @pytest.mark.parametrize("member", ["alice", "charlie"])
