@@ -272,7 +272,9 @@ def test_reopening_resumes_the_resolution_clock_where_it_stopped(db):
 
 
 def test_a_priority_change_picks_the_new_policy_and_keeps_elapsed_time(db):
-    SlaPolicyFactory(name="Urgent", position=0, priorities=["urgent"], first_response_minutes=30, resolution_minutes=None)
+    SlaPolicyFactory(
+        name="Urgent", position=0, priorities=["urgent"], first_response_minutes=30, resolution_minutes=None
+    )
     SlaPolicyFactory(name="Normal", position=1)
     case = _case()
     sla.start_clocks(case, T0)
