@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 
 from cxloop.cases.events import CaseClosed, CaseStatusChanged
 from cxloop.cases.models import Case, CaseStatus, ChannelCaseSetting
@@ -76,13 +76,35 @@ def on_message_received(event: DomainEvent) -> None:
         logger.warning("case intake skipped %s on %s: %s", event.interaction_id, event.thread_id, exc.message)
 
 
-@transaction.atomic
 def handle_message(thread_id: str, interaction_id: str) -> IntakeResult:
-    """Apply the intake rules to one recorded inbound message (see the module docstring)."""
-    thread = Thread.objects.select_for_update().select_related("customer").filter(public_id=thread_id).first()
-    interaction = Interaction.objects.filter(public_id=interaction_id).first()
-    if thread is None or interaction is None or interaction.thread_id != thread.pk:
+    """Apply the intake rules to one recorded inbound message (see the module docstring).
+
+    Every inbound message passes here, and most continue a conversation that needs nothing: one read without a
+    transaction or lock says so. Only a message that may start or restart a case takes the locked path."""
+    earlier = Interaction.objects.filter(thread_id=OuterRef("thread_id"), pk__lt=OuterRef("pk"))
+    row = (
+        Interaction.objects.filter(public_id=interaction_id, thread__public_id=thread_id)
+        .annotate(continues=Exists(earlier))
+        .values_list("pk", "thread_id", "thread__case_ref", "continues")
+        .first()
+    )
+    if row is None:
         return IntakeResult(IGNORED)
+    interaction_pk, thread_pk, case_ref, continues = row
+    if case_ref:
+        if not Case.objects.filter(public_id=case_ref, status=CaseStatus.CLOSED).exists():
+            return IntakeResult(IGNORED)  # the activity subscriber follows messages of open and resolved cases
+    elif continues:
+        return IntakeResult(IGNORED)  # a conversation the team already handles without a case
+    return _handle_locked(thread_pk, interaction_pk)
+
+
+@transaction.atomic
+def _handle_locked(thread_pk: int, interaction_pk: int) -> IntakeResult:
+    """The same rules on the locked conversation row, read again: a redelivered or concurrent event waits here and
+    then finds the conversation already serving the case the first one opened."""
+    thread = Thread.objects.select_for_update().select_related("customer").get(pk=thread_pk)
+    interaction = Interaction.objects.get(pk=interaction_pk)
     if thread.case_ref:
         return _on_case_conversation(thread, interaction)
     if Interaction.objects.filter(thread_id=thread.pk, pk__lt=interaction.pk).exists():
