@@ -178,6 +178,25 @@ def _case_world(customer: Customer) -> World:
     }
 
 
+def _sla(world: World, member: Member) -> dict[str, Any]:
+    """A calendar with a holiday, a policy and a team, made on first use (SLA operations name them)."""
+    from cxloop.accounts.models import Team
+    from tests.cases.factories import BusinessCalendarFactory, HolidayFactory, SlaPolicyFactory
+
+    if "sla_calendar" not in world:
+        world["sla_calendar"] = BusinessCalendarFactory(name="Office hours")
+        world["sla_holiday"] = HolidayFactory(calendar=world["sla_calendar"], date="2030-12-25")
+        world["sla_policy"] = SlaPolicyFactory(name="Standard")
+        world["sla_team"] = Team.objects.get_or_create(name="SLA team")[0]
+    return {
+        "calendar_id": world["sla_calendar"].pk,
+        "holiday_id": world["sla_holiday"].pk,
+        "policy_id": world["sla_policy"].pk,
+        "team_id": world["sla_team"].pk,
+        "case_id": world["case"].public_id,
+    }
+
+
 ITEM = {
     "channel": "sms",
     "direction": "inbound",
@@ -502,6 +521,35 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("PUT", "/api/v1/case-channel-settings/{channel}"): Rule(
         frozenset({Perm.CASES_CONFIGURE}), lambda w, m: {"channel": "email"}, body=lambda w: {"opens_cases": True}
     ),
+    ("GET", "/api/v1/sla/policies"): Rule(frozenset({Perm.CASES_VIEW})),
+    ("POST", "/api/v1/sla/policies"): Rule(
+        frozenset({Perm.CASES_CONFIGURE}), body=lambda w: {"name": "Gold", "first_response_minutes": 60}
+    ),
+    ("GET", "/api/v1/sla/policies/{policy_id}"): Rule(frozenset({Perm.CASES_VIEW}), _sla),
+    ("PATCH", "/api/v1/sla/policies/{policy_id}"): Rule(
+        frozenset({Perm.CASES_VIEW, Perm.CASES_CONFIGURE}), _sla, body=lambda w: {"resolution_minutes": 240}
+    ),
+    ("DELETE", "/api/v1/sla/policies/{policy_id}"): Rule(frozenset({Perm.CASES_VIEW, Perm.CASES_CONFIGURE}), _sla),
+    ("GET", "/api/v1/sla/calendars"): Rule(frozenset({Perm.CASES_VIEW})),
+    ("POST", "/api/v1/sla/calendars"): Rule(
+        frozenset({Perm.CASES_CONFIGURE}), body=lambda w: {"name": "Weekend", "hours": {"sat": [["10:00", "16:00"]]}}
+    ),
+    ("GET", "/api/v1/sla/calendars/{calendar_id}"): Rule(frozenset({Perm.CASES_VIEW}), _sla),
+    ("PATCH", "/api/v1/sla/calendars/{calendar_id}"): Rule(
+        frozenset({Perm.CASES_VIEW, Perm.CASES_CONFIGURE}), _sla, body=lambda w: {"is_default": True}
+    ),
+    ("DELETE", "/api/v1/sla/calendars/{calendar_id}"): Rule(frozenset({Perm.CASES_VIEW, Perm.CASES_CONFIGURE}), _sla),
+    ("POST", "/api/v1/sla/calendars/{calendar_id}/holidays"): Rule(
+        frozenset({Perm.CASES_VIEW, Perm.CASES_CONFIGURE}), _sla, body=lambda w: {"date": "2030-01-01", "name": "NY"}
+    ),
+    ("DELETE", "/api/v1/sla/calendars/{calendar_id}/holidays/{holiday_id}"): Rule(
+        frozenset({Perm.CASES_VIEW, Perm.CASES_CONFIGURE}), _sla
+    ),
+    ("GET", "/api/v1/sla/teams"): Rule(frozenset({Perm.CASES_VIEW})),
+    ("PUT", "/api/v1/sla/teams/{team_id}/calendar"): Rule(
+        frozenset({Perm.CASES_VIEW, Perm.CASES_CONFIGURE}), _sla, body=lambda w: {"calendar": w["sla_calendar"].pk}
+    ),
+    ("GET", "/api/v1/cases/{case_id}/sla"): Rule(frozenset({Perm.CASES_VIEW}), _sla),
 }
 
 

@@ -12,6 +12,7 @@ from cxloop.api.guards import guard_request
 from cxloop.cases.api import router as cases_router
 from cxloop.cases.promises_api import router as promises_router
 from cxloop.cases.routing_api import router as routing_router
+from cxloop.cases.sla_api import router as sla_router
 from cxloop.channels.api import router as inbound_router
 from cxloop.channels.phone.api import router as calls_router
 from cxloop.customers.api import router as customers_router
@@ -44,3 +45,4 @@ api.add_router("/", messaging_router)
 api.add_router("/", promises_router)
 api.add_router("/", routing_router)
 api.add_router("/", cases_router)
+api.add_router("/", sla_router)
