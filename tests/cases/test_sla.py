@@ -451,3 +451,14 @@ def test_clocks_need_case_view(db, ada):
 
     with pytest.raises(PermissionDeniedError):
         sla_queries.sla_clocks_for(nobody, _case())
+
+
+def test_the_scheduled_task_sweeps(db, monkeypatch):
+    from cxloop.cases import tasks
+
+    SlaPolicyFactory(resolution_minutes=None)
+    sla.start_clocks(_case(), T0)
+    monkeypatch.setattr("cxloop.core.clock.now", lambda: T0 + 2 * 60 * MIN)
+
+    assert tasks.sweep_sla.call() == {"warned": 0, "breached": 1, "cases": 1}
+    assert tasks.sweep_sla.call() == {"warned": 0, "breached": 0, "cases": 0}

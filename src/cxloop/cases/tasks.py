@@ -22,3 +22,13 @@ def close_resolved() -> dict[str, int]:
     from cxloop.cases.services import intake
 
     return {"closed": intake.close_resolved_cases()}
+
+
+@task()
+def sweep_sla() -> dict[str, int]:
+    """cases.sweep_sla (every minute): warn SLA clocks entering their warning window and breach those past due
+    (sla.warning / sla.breached events), set-based. Idempotent: each clock is warned and breached once."""
+    from cxloop.cases.services import sla
+
+    result = sla.sweep()
+    return {"warned": result.warned, "breached": result.breached, "cases": result.cases}

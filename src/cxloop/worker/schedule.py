@@ -38,6 +38,7 @@ SCHEDULE: list[Job] = [
         timedelta(hours=1),
     ),
     Job("cases.sweep_promises", "cxloop.cases.tasks.sweep_promises", timedelta(minutes=1)),
+    Job("cases.sweep_sla", "cxloop.cases.tasks.sweep_sla", timedelta(minutes=1)),
     Job("cases.close_resolved", "cxloop.cases.tasks.close_resolved", timedelta(hours=1)),
 ]
 
