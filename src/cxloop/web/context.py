@@ -31,6 +31,7 @@ _SECTIONS = (
     ("case", "cases"),
     ("board", "board"),
     ("setup", "settings"),
+    ("sla", "settings"),
     ("notification", "notifications"),
 )
 

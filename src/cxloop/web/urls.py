@@ -16,6 +16,7 @@ from cxloop.web.views import (
     profile,
     quarantine,
     routing_settings,
+    sla_settings,
     supervisor,
     suppressions,
     timeline,
@@ -137,4 +138,18 @@ urlpatterns += [
     path(_routing + "rules/<int:rule_id>/<slug:action>/", routing_settings.rule_action, name="routing-rule-action"),
     path(_routing + "preview/", routing_settings.preview, name="routing-preview"),
     path("me/availability/", routing_settings.my_availability, name="my-availability"),
+    # SLA settings: policies, business calendars with holidays, team calendars
+    path("settings/sla/", sla_settings.policies, name="sla-policies"),
+    path("settings/sla/policies/<int:policy_id>/", sla_settings.policy_detail, name="sla-policy"),
+    path("settings/sla/policies/<int:policy_id>/delete/", sla_settings.policy_delete, name="sla-policy-delete"),
+    path("settings/sla/calendars/", sla_settings.calendars, name="sla-calendars"),
+    path("settings/sla/calendars/<int:calendar_id>/", sla_settings.calendar_detail, name="sla-calendar"),
+    path("settings/sla/calendars/<int:calendar_id>/delete/", sla_settings.calendar_delete, name="sla-calendar-delete"),
+    path("settings/sla/calendars/<int:calendar_id>/holidays/", sla_settings.holiday_add, name="sla-holiday-add"),
+    path(
+        "settings/sla/calendars/<int:calendar_id>/holidays/<int:holiday_id>/remove/",
+        sla_settings.holiday_remove,
+        name="sla-holiday-remove",
+    ),
+    path("settings/sla/teams/<int:team_id>/", sla_settings.team_calendar, name="sla-team-calendar"),
 ]
