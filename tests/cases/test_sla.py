@@ -462,3 +462,24 @@ def test_the_scheduled_task_sweeps(db, monkeypatch):
 
     assert tasks.sweep_sla.call() == {"warned": 0, "breached": 1, "cases": 1}
     assert tasks.sweep_sla.call() == {"warned": 0, "breached": 0, "cases": 0}
+
+
+def test_the_case_services_drive_the_clocks(db, alice):
+    from cxloop.cases.services import cases as case_services
+
+    SlaPolicyFactory(first_response_minutes=60, resolution_minutes=480)
+    case = case_services.open_case(
+        alice.actor, case_services.CaseInput(customer=CustomerFactory(), subject="Card declined", route=False), at=T0
+    )
+    assert (case.sla_state, case.sla_next_due_at) == ("ok", T0 + 60 * MIN)
+
+    case = case_services.change_status(alice.actor, case, "waiting_on_customer", at=T0 + 10 * MIN)
+    assert case.sla_state == "paused"
+    case = case_services.change_status(alice.actor, case, "resolved", at=T0 + 20 * MIN)
+
+    stored = Case.objects.get(pk=case.pk)
+    assert (stored.sla_state, stored.sla_next_due_at, stored.version) == ("met", None, case.version)
+    assert dict(SlaClock.objects.filter(case=case).values_list("metric", "state")) == {
+        "first_response": "cancelled",
+        "resolution": "met",
+    }
