@@ -14,7 +14,7 @@ import pytest
 from cxloop.accounts.models import User
 from cxloop.cases.models import AgentAvailability, ConversationRoute, Queue, QueueMember, RoutingRule
 from cxloop.cases.queries import routing as routing_queries
-from cxloop.cases.services import routing
+from cxloop.cases.services import intake, routing
 from cxloop.channels import services as channel_services
 from cxloop.channels.base import RawPayload
 from cxloop.core import clock
@@ -342,19 +342,17 @@ def test_auto_replies_are_not_routed():
     queue_with(agent("ann"), is_default=True)
     thread = ThreadFactory()
 
-    routing.on_message_received(
-        _received(thread, kind="auto_reply"),
-    )
+    intake.on_message_received(_received(thread, kind="auto_reply"))
 
     assert not ConversationRoute.objects.exists()
 
 
-def _received(thread: Thread, *, kind: str) -> bus.DomainEvent:
+def _received(thread: Thread, *, kind: str, interaction_id: str = "") -> bus.DomainEvent:
     from cxloop.channels.events import InboundReceived
 
     return InboundReceived(
         inbound_id="inb_x",
-        interaction_id="",
+        interaction_id=interaction_id,
         customer_id=thread.customer.public_id,
         thread_id=thread.public_id,
         channel=thread.channel,
@@ -366,8 +364,9 @@ def _received(thread: Thread, *, kind: str) -> bus.DomainEvent:
 def test_the_subscriber_routes_a_message_of_a_new_conversation():
     queue_with(agent("ann"), is_default=True)
     thread = ThreadFactory()
+    message = InteractionFactory(customer=thread.customer, thread=thread, direction="inbound")
 
-    routing.on_message_received(_received(thread, kind="message"))
+    intake.on_message_received(_received(thread, kind="message", interaction_id=message.public_id))
 
     assert ConversationRoute.objects.filter(thread=thread).count() == 1
 

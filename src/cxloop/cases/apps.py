@@ -21,9 +21,6 @@ class CasesConfig(AppConfig):
         subscribe("interaction.recorded", activity.on_interaction_recorded)
         subscribe("message.received", intake.on_message_received)
 
-        from cxloop.cases.services import routing
-
-        subscribe("message.received", routing.on_message_received)
         _register_web_panels()
         _register_promises_panel()
 

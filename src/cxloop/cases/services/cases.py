@@ -55,7 +55,7 @@ from cxloop.core.permissions import Perm
 from cxloop.customers.models import Customer
 from cxloop.events.bus import DomainEvent, publish_all
 from cxloop.interactions import conversations
-from cxloop.interactions.models import Thread
+from cxloop.interactions.models import Thread, ThreadStatus
 from cxloop.privacy.services import record_audit
 
 DEFAULT_GOAL = "care"
@@ -174,6 +174,7 @@ def open_case(actor: Actor, data: CaseInput, *, at: datetime | None = None) -> C
     plans.seed_plan(actor, case, data.template, at=now)
     if data.owner is None and data.route:
         _apply_route(case, routing.decide_case_route(case, text=f"{subject}\n{case.description}"))
+    _conversations_follow_owner(case)
     sla.start_clocks(case, now)
     repeats.check_new_case(case, at=now)
     record_audit(
@@ -213,6 +214,20 @@ def _apply_route(case: Case, decision: routing.RouteDecision | None) -> None:
             case.status = CaseStatus.OPEN
             fields.append("status")
     case.save(update_fields=[*fields, "updated_at"])
+
+
+def _conversations_follow_owner(case: Case) -> None:
+    """The conversations serving a case go with it: whoever owns the case answers its messages in the inbox too,
+    so a hand-over never leaves the customer's thread with the previous agent."""
+    if case.owner_id is None and case.team_id is None:
+        return
+    threads = Thread.objects.filter(case_ref=case.public_id).exclude(status=ThreadStatus.CLOSED)
+    system = Actor.system("cases")
+    for thread in threads.select_related("assigned_to", "team"):
+        if case.owner_id is not None and thread.assigned_to_id != case.owner_id:
+            conversations.assign_thread(system, thread, user=case.owner, team=case.team)
+        elif case.owner_id is None and thread.assigned_to_id is None and thread.team_id != case.team_id:
+            conversations.assign_thread(system, thread, user=None, team=case.team)
 
 
 def _assigned_event(case: Case) -> CaseAssigned:
@@ -419,6 +434,7 @@ def assign_case(
     current.refresh_from_db(fields=["handover_count"])
     if is_handover:
         handover = _record_handover(actor, current, previous_owner, previous_team, note)
+    _conversations_follow_owner(current)
     if "team" in fields and previous_team != new_team:
         sla.reevaluate(current, clock.now())
     record_audit(
@@ -515,6 +531,7 @@ def link_conversation(actor: Actor, case: Case, thread: Thread) -> Case:
     if current.status == CaseStatus.CLOSED:
         raise CaseClosedError("A closed case cannot take new conversations.")
     _link_thread(actor, current, thread, clock.now())
+    _conversations_follow_owner(current)
     _bump(current, [])
     record_audit(
         actor,

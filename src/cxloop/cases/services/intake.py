@@ -10,7 +10,8 @@ recorded message. Only real messages count (an auto-reply or a bounce never open
   case (so the inbox shows it again);
 - it is the first message of a new conversation → if it is about one of the customer's recent active or resolved
   cases (cases.services.repeats), it joins that case as a repeat contact; otherwise the channel's
-  ChannelCaseSetting says whether it opens a case, with which goal, category and priority.
+  ChannelCaseSetting says whether it opens a case, with which goal, category and priority; a new conversation
+  that opens no case is routed to a queue (cases.services.routing.route_conversation).
 
 Redelivery is harmless: the conversation row is locked and re-read, and a conversation that already serves a
 case, or a message that is not the first of its conversation, is left alone.
@@ -32,7 +33,7 @@ from django.db.models import Exists, F, OuterRef
 
 from cxloop.cases.events import CaseClosed, CaseStatusChanged
 from cxloop.cases.models import Case, CaseStatus, ChannelCaseSetting
-from cxloop.cases.services import repeats
+from cxloop.cases.services import repeats, routing
 from cxloop.channels.events import InboundReceived
 from cxloop.core import clock
 from cxloop.core.actor import Actor
@@ -96,7 +97,13 @@ def handle_message(thread_id: str, interaction_id: str) -> IntakeResult:
             return IntakeResult(IGNORED)  # the activity subscriber follows messages of open and resolved cases
     elif continues:
         return IntakeResult(IGNORED)  # a conversation the team already handles without a case
-    return _handle_locked(thread_pk, interaction_pk)
+    result = _handle_locked(thread_pk, interaction_pk)
+    if result.outcome in (IGNORED, RELEASED):
+        # A new conversation that serves no case goes to a queue by the routing rules (a case routes itself,
+        # and its conversations follow the case's owner). Routing lives behind this one subscriber so a message
+        # that continues a conversation costs the inbound pipeline the single read above.
+        routing.route_conversation(thread_pk, interaction_id=interaction_pk)
+    return result
 
 
 @transaction.atomic

@@ -44,7 +44,7 @@ from cxloop.core import clock
 from cxloop.core.actor import Actor
 from cxloop.core.errors import ConflictError, ValidationError
 from cxloop.core.permissions import Perm, permissions_for
-from cxloop.events.bus import DomainEvent, publish
+from cxloop.events.bus import publish
 from cxloop.interactions import conversations
 from cxloop.interactions.models import Channel, Direction, Interaction, Thread, ThreadStatus
 from cxloop.privacy.services import record_audit
@@ -426,26 +426,6 @@ def route_conversation(thread_id: int, *, interaction_id: int | None = None) -> 
         )
     )
     return RouteDecision(queue=queue, rule=rule, assignee=assignee, team=queue.team)
-
-
-def on_message_received(event: DomainEvent) -> None:
-    """Subscriber of "message.received": route the conversation of a customer's new message (not auto-replies
-    or bounces). One query answers "nothing to do" for a message that continues a routed conversation."""
-    if getattr(event, "kind", "") != "message":
-        return
-    already = ConversationRoute.objects.filter(thread_id=OuterRef("pk"))
-    thread_id = (
-        Thread.objects.filter(public_id=getattr(event, "thread_id", ""), assigned_to__isnull=True, case_ref="")
-        .exclude(Exists(already))
-        .values_list("pk", flat=True)
-        .first()
-    )
-    if thread_id is None:
-        return
-    interaction_id = (
-        Interaction.objects.filter(public_id=getattr(event, "interaction_id", "")).values_list("pk", flat=True).first()
-    )
-    route_conversation(thread_id, interaction_id=interaction_id)
 
 
 # --- availability --------------------------------------------------------------------------------------------------
