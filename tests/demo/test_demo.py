@@ -77,13 +77,13 @@ def test_customers_are_canonical_audited_and_described(demo):
     kinds = set(Identity.objects.values_list("kind", flat=True))
     assert kinds == {"email", "phone", "whatsapp", "social", "external", "anonymous"}
     assert set(AttributeDefinition.objects.values_list("key", flat=True)) == {
-        "plan",
+        "tier",
         "lifetime_value",
         "newsletter",
         "customer_since",
         "account_manager",
     }
-    assert sum(bool(c.attributes.get("plan")) for c in customers) >= 20
+    assert sum(bool(c.attributes.get("tier")) for c in customers) >= 20
     assert AuditEntry.objects.filter(action="customer.created", actor_label="demo").count() == 40
 
 

@@ -34,6 +34,7 @@ from cxloop.customers import queries as customer_queries
 from cxloop.customers import services as customer_services
 from cxloop.customers.models import Customer
 from cxloop.customers.types import CustomerInput, IdentityInput
+from cxloop.demo import cases as demo_cases
 from cxloop.demo import channels as demo_channels
 from cxloop.demo.conversations import ConversationPlanner, PlannedInteraction
 from cxloop.demo.people import PeopleGenerator, Person
@@ -86,7 +87,7 @@ STAFF = (
 )
 
 ATTRIBUTES: tuple[dict[str, Any], ...] = (
-    {"key": "plan", "label": "Plan", "type": "choice", "choices": ["Everyday", "Plus", "Premium", "Business"]},
+    {"key": "tier", "label": "Plan (tier)", "type": "choice", "choices": ["Everyday", "Plus", "Premium", "Business"]},
     {"key": "lifetime_value", "label": "Lifetime value", "type": "number", "description": "In the home currency."},
     {"key": "newsletter", "label": "Newsletter", "type": "boolean"},
     {"key": "customer_since", "label": "Customer since", "type": "date"},
@@ -109,6 +110,7 @@ class DemoSummary:
     consents: int = 0
     fresh_emails: int = 0
     suggestions: int = 0
+    cases: demo_cases.CaseDemoSummary | None = None
     seconds: float = 0.0
     login_file: Path | None = None
     logins: list[str] = field(default_factory=list)
@@ -132,7 +134,9 @@ class DemoBuilder:
         planned = self._people()
         customers = self._customers(planned)
         self._interactions(planned, customers)
+        demo_cases.configure(self.actor)  # before the fresh emails, so they open cases as real ones would
         self._channels(customers)
+        self._cases()
         run = duplicates.find_duplicates(self.actor)
         self.summary.suggestions = run.suggestions_created
         self.summary.seconds = time.perf_counter() - started
@@ -249,7 +253,7 @@ class DemoBuilder:
         plan = (
             "Business" if works and rng.random() < 0.4 else rng.choices(["Everyday", "Plus", "Premium"], [6, 3, 1])[0]
         )
-        values["plan"] = plan
+        values["tier"] = plan  # the SLA policies and routing rules read the tier attribute
         factor = {"Everyday": 1, "Plus": 2.5, "Premium": 8, "Business": 12}[plan]
         values["lifetime_value"] = round(rng.lognormvariate(5.5, 0.8) * factor, 2)
         since = date(2016, 1, 1) + timedelta(days=rng.randint(0, (self.now.date() - date(2016, 1, 1)).days - 30))
@@ -305,6 +309,13 @@ class DemoBuilder:
         self.summary.consents = demo_channels.consents(self.actor, customers, self.rng)
         self.summary.fresh_emails = demo_channels.fresh_emails(customers, self.rng)
         self.summary.interactions += self.summary.fresh_emails
+
+    def _cases(self) -> None:
+        """Cases from the inbox's open conversations, with promises, hand-overs and outcomes, and one repeat
+        contact through the real email pipeline."""
+        result = demo_cases.build_cases(self.actor, self.now, self.rng)
+        result.repeat_contacts = int(demo_cases.repeat_contact(self.rng))
+        self.summary.cases = result
 
     def _conversation_count(self, person: Person, customer: Customer) -> int:
         if person.variant:

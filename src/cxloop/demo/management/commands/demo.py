@@ -69,6 +69,13 @@ class Command(BaseCommand):
                 f"inbox: {summary.conversations.get('open', 0)} open conversations "
                 f"({summary.conversations.get('assigned', 0)} assigned), {summary.fresh_emails} fresh emails, "
                 f"{summary.templates} canned replies, {summary.consents} customers' consents."
+                + (
+                    f" Cases: {summary.cases.cases} opened from conversations, {summary.cases.promises} promises"
+                    f" ({summary.cases.missed_promises} missed), {summary.cases.handovers} hand-overs,"
+                    f" {summary.cases.resolved} resolved, {summary.cases.repeat_contacts} repeat contact."
+                    if summary.cases
+                    else ""
+                )
             )
         )
         self.stdout.write("\n".join(summary.logins))
