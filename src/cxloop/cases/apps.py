@@ -15,11 +15,25 @@ class CasesConfig(AppConfig):
     verbose_name = "Cases"
 
     def ready(self) -> None:
-        from cxloop.cases.services import activity, intake
+        from cxloop.cases.services import activity, customer_links, intake
+        from cxloop.core.customer_refs import register_customer_reference
         from cxloop.events.bus import subscribe
 
         subscribe("interaction.recorded", activity.on_interaction_recorded)
         subscribe("message.received", intake.on_message_received)
+        subscribe("customer.updated", customer_links.on_customer_updated)
+        register_customer_reference(
+            "cases",
+            customer_links.move_customer_cases,
+            customer_links.restore_customer_cases,
+            customer_links.export_customer_cases,
+        )
+        register_customer_reference(
+            "promises",
+            customer_links.move_customer_promises,
+            customer_links.restore_customer_promises,
+            customer_links.export_customer_promises,
+        )
 
         _register_web_panels()
         _register_promises_panel()
@@ -30,9 +44,7 @@ def _register_web_panels() -> None:
     so that starting the app does not load the web views."""
     from cxloop.web.panels import PANEL_ORDER, register_customer_panel
 
-    register_customer_panel(
-        "cases", "Cases", "web/cases/customer_panel.html", _cases_panel, order=PANEL_ORDER["cases"]
-    )
+    register_customer_panel("cases", "Cases", "web/cases/customer_panel.html", _cases_panel, order=PANEL_ORDER["cases"])
 
 
 def _cases_panel(actor: Actor, customer: Customer) -> dict[str, Any] | None:

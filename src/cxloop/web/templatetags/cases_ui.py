@@ -121,3 +121,14 @@ def is_past(at: datetime | None) -> bool:
 def minus(value: int | None, other: int | None) -> int:
     """`value - other` for bar widths (the non-repeat share of contacts)."""
     return int(value or 0) - int(other or 0)
+
+
+@register.filter
+def business_span(seconds: int | None) -> str:
+    """Business time as words ("3h 20m"): SLA targets count only the team's working hours."""
+    if seconds is None:
+        return ""
+    hours, minutes = divmod(abs(int(seconds)) // 60, 60)  # in hours, not days: a working day is not 24 hours
+    if hours:
+        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+    return f"{minutes}m"

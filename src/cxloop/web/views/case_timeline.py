@@ -14,9 +14,9 @@ from django.db.models import Max
 from django.http import HttpRequest
 
 from cxloop.cases.models import Case, CaseConversation
-from cxloop.cases.queries import board as board_queries
 from cxloop.cases.queries import cases as case_queries
 from cxloop.cases.queries import promises as promise_queries
+from cxloop.cases.queries import sla as sla_queries
 from cxloop.channels import queries as channel_queries
 from cxloop.channels import registry
 from cxloop.core.actor import Actor
@@ -111,8 +111,8 @@ def timeline_context(request: HttpRequest, actor: Actor, case: Case) -> dict[str
 
 
 def sla_clocks(actor: Actor, case: Case) -> list[Any]:
-    """Each SLA target of the case with its state and due time (the template says the time left or overdue)."""
-    return list(board_queries.clocks_of(actor, case))
+    """Each SLA target of the case with its state, due time and the working time left (or over)."""
+    return list(sla_queries.sla_clocks_for(actor, case))
 
 
 def promises_context(request: HttpRequest, actor: Actor, case: Case) -> dict[str, Any]:
