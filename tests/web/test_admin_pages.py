@@ -244,9 +244,11 @@ def test_audit_and_token_pages_queries_stay_bounded(web, ada, system, django_ass
     client = web(ada)
 
     # The navigation's badges (merge suggestions, conversations awaiting me, quarantine) are one query each.
-    with django_assert_max_num_queries(9)  # +2: the header counts my active cases and unread notifications:
+    # +2: the header counts my active cases and unread notifications
+    with django_assert_max_num_queries(9):
         audit = client.get("/audit/")
-    with django_assert_max_num_queries(9)  # +2: the header counts my active cases and unread notifications:
+    # +2: the header counts my active cases and unread notifications
+    with django_assert_max_num_queries(9):
         tokens = client.get("/tokens/")
 
     assert audit.status_code == 200

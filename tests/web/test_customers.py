@@ -67,7 +67,9 @@ def test_list_queries_stay_bounded(web, alice, system, django_assert_max_num_que
         make_customer(system, f"Person {i}", email=f"p{i}@example.com", phone=f"+4477009{i:05d}", tags=["a", "b"])
     client = web(alice)
 
-    with django_assert_max_num_queries(11)  # +2: the header counts my active cases and unread notifications:
+    # +2: the header counts my active cases and unread notifications
+
+    with django_assert_max_num_queries(11):
         response = client.get("/customers/")
 
     assert response.status_code == 200

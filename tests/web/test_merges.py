@@ -42,7 +42,9 @@ def test_suggestions_list_queries_stay_bounded(web, alice, system, django_assert
         customer_services.suggest_merge(system, first, second, probability=0.9, source="splink", evidence={})
     client = web(alice)
 
-    with django_assert_max_num_queries(11)  # +2: the header counts my active cases and unread notifications:
+    # +2: the header counts my active cases and unread notifications
+
+    with django_assert_max_num_queries(11):
         response = client.get("/suggestions/")
 
     assert response.status_code == 200
