@@ -117,7 +117,8 @@ def test_the_same_complaint_twice_in_a_week_is_a_repeat_contact(page, login_as, 
     assert (repeat.case_id, repeat.interaction_ref) == (case.pk, second.public_id)
     case.refresh_from_db()
     assert (case.status, case.repeat_count, case.reopen_count) == ("open", 1, 1)
-    assert second.thread is not None and second.thread != first.thread
+    assert second.thread is not None
+    assert second.thread != first.thread
     assert Interaction.objects.get(pk=second.pk).case_ref == case.public_id
 
     page.goto("/cases/?tab=mine")

@@ -399,7 +399,6 @@ def open_cases_panel(settings, monkeypatch):
         "test_panels/open_cases.html",
         lambda actor, customer: {"count": 2} if customer.name.startswith("Ann") else None,
     )
-    yield
 
 
 def test_registered_panels_render_in_their_reserved_place(web, alice, ann, bert, open_cases_panel):
