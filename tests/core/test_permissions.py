@@ -14,19 +14,31 @@ from cxloop.core.permissions import Perm, permissions_for
 P = Perm
 
 ROLE_TABLE = {
-    "agent": {P.CUSTOMERS_VIEW, P.INTERACTIONS_VIEW, P.CUSTOMERS_EDIT, P.INTERACTIONS_WRITE},
+    "agent": {
+        P.CUSTOMERS_VIEW,
+        P.INTERACTIONS_VIEW,
+        P.CASES_VIEW,
+        P.CUSTOMERS_EDIT,
+        P.INTERACTIONS_WRITE,
+        P.CASES_WORK,
+    },
     "supervisor": {
         P.CUSTOMERS_VIEW,
         P.INTERACTIONS_VIEW,
+        P.CASES_VIEW,
         P.CUSTOMERS_EDIT,
         P.INTERACTIONS_WRITE,
+        P.CASES_WORK,
+        P.CASES_ASSIGN,
+        P.CASES_SUPERVISE,
+        P.CASES_CONFIGURE,
         P.CUSTOMERS_MERGE,
         P.CUSTOMERS_DELETE,
         P.CUSTOMERS_EXPORT,
         P.CONVERSATIONS_ASSIGN,
         P.CHANNELS_MANAGE,
     },
-    "analyst": {P.CUSTOMERS_VIEW, P.INTERACTIONS_VIEW, P.CUSTOMERS_EXPORT},
+    "analyst": {P.CUSTOMERS_VIEW, P.INTERACTIONS_VIEW, P.CASES_VIEW, P.CUSTOMERS_EXPORT},
     "admin": set(Perm),
 }
 
@@ -39,12 +51,12 @@ def test_each_role_grants_exactly_its_permissions(role, expected):
 @pytest.mark.parametrize(
     ("role", "scopes", "expected"),
     [
-        ("admin", ["read"], {P.CUSTOMERS_VIEW, P.INTERACTIONS_VIEW, P.CUSTOMERS_EXPORT}),
+        ("admin", ["read"], {P.CUSTOMERS_VIEW, P.INTERACTIONS_VIEW, P.CASES_VIEW, P.CUSTOMERS_EXPORT}),
         ("admin", ["read", "write"], ROLE_TABLE["supervisor"]),
         ("admin", ["admin"], set(Perm)),
         ("agent", ["read", "write", "admin"], ROLE_TABLE["agent"]),
         ("analyst", ["read", "write"], ROLE_TABLE["analyst"]),
-        ("supervisor", ["read"], {P.CUSTOMERS_VIEW, P.INTERACTIONS_VIEW, P.CUSTOMERS_EXPORT}),
+        ("supervisor", ["read"], {P.CUSTOMERS_VIEW, P.INTERACTIONS_VIEW, P.CASES_VIEW, P.CUSTOMERS_EXPORT}),
         ("agent", ["write"], ROLE_TABLE["agent"]),
         ("admin", [], set()),
         ("admin", ["root", "sudo"], set()),

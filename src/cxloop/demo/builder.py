@@ -314,7 +314,8 @@ class DemoBuilder:
         """Cases from the inbox's open conversations, with promises, hand-overs and outcomes, and one repeat
         contact through the real email pipeline."""
         result = demo_cases.build_cases(self.actor, self.now, self.rng)
-        result.repeat_contacts = int(demo_cases.repeat_contact(self.rng))
+        self.summary.interactions += int(demo_cases.repeat_contact(self.rng))  # its email is on the timeline too
+        result.repeat_contacts = demo_cases.repeat_contact_count()
         self.summary.cases = result
 
     def _conversation_count(self, person: Person, customer: Customer) -> int:
