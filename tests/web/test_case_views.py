@@ -93,7 +93,9 @@ def test_queue_costs_few_queries(web, alice, ann, django_assert_max_num_queries)
     client = web(alice)
     client.get("/cases/?tab=mine")
 
-    with django_assert_max_num_queries(17):
+    # a fixed number, whatever the page size: the rows' goal, category, owner, team and queue are one small query
+    # each (joining them all made PostgreSQL plan for longer than it ran)
+    with django_assert_max_num_queries(20):
         assert client.get("/cases/?tab=mine").status_code == 200
 
 

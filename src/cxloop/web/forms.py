@@ -11,6 +11,9 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from django import forms
+from django.forms.utils import flatatt
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 from cxloop.core.errors import CxloopError, NotFoundError, PermissionDeniedError
 from cxloop.core.permissions import Scope
@@ -222,3 +225,22 @@ class AttributesForm(forms.Form):
     def changes(self) -> dict[str, Any]:
         """Each defined attribute's new value; an empty input removes the value (None)."""
         return {key: (value if value not in ("", None) else None) for key, value in self.cleaned_data.items()}
+
+
+class FastSelect(forms.Select):
+    """A <select> rendered in Python. Django renders each <option> through its own template include (~0.1 ms
+    apiece); with a couple of hundred staff in the owner lists of a case page that was a third of its time.
+    Same markup as Django's Select: the select's attributes, then each option with its own (selected…)."""
+
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> SafeString:
+        widget = self.get_context(name, value, attrs)["widget"]
+        parts = [f'<select name="{escape(widget["name"])}"{flatatt(widget["attrs"])}>']
+        for group, options, _index in widget["optgroups"]:
+            if group:
+                parts.append(f'<optgroup label="{escape(group)}">')
+            for o in options:
+                parts.append(f'<option value="{escape(o["value"])}"{flatatt(o["attrs"])}>{escape(o["label"])}</option>')
+            if group:
+                parts.append("</optgroup>")
+        parts.append("</select>")
+        return mark_safe("".join(parts))  # noqa: S308 - every value above is escaped

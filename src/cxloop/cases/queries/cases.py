@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.db.models import Q, QuerySet
 
@@ -57,7 +58,9 @@ def _check(filters: CaseFilters) -> None:
 
 
 def _base() -> QuerySet[Case]:
-    return Case.objects.select_related("customer", "goal", "category", "owner", "team", "queue")
+    """Cases with what a queue row shows. Only the customer is joined: joining all six small tables made
+    PostgreSQL spend ~13 ms planning a 1 ms query; the other five come in one small query each."""
+    return Case.objects.select_related("customer").prefetch_related("goal", "category", "owner", "team", "queue")
 
 
 def _filtered(actor: Actor, filters: CaseFilters) -> QuerySet[Case]:
@@ -100,27 +103,38 @@ def list_cases(actor: Actor, filters: CaseFilters, *, cursor: str | None = None,
     return paginate(_filtered(actor, filters), ordering, cursor, limit)
 
 
+# Queue tabs count up to this many and then say "1000+": an exact count of a big backlog reads every row of it
+# on every page view, and nobody needs the exact size of a pile that large to decide what to do next.
+COUNT_CAP = 1000
+
+
+def capped_count(queryset: QuerySet[Any], cap: int = COUNT_CAP) -> int:
+    """COUNT over at most `cap` rows (SELECT COUNT(*) FROM (… LIMIT cap))."""
+    return queryset.values("pk")[:cap].count()
+
+
 @dataclass
 class QueueCounts:
     mine: int = 0
     team: int = 0
     unassigned: int = 0
     breaching: int = 0
+    cap: int = COUNT_CAP
 
 
 def queue_counts(actor: Actor) -> QueueCounts:
-    """How many active cases each queue holds for the actor: four counts, each on its own index (one COUNT with
-    four filters would read every active case; at a million cases that is the slowest thing on the page)."""
+    """How many active cases each queue holds for the actor (each up to COUNT_CAP): four counts, each on its own
+    index (one COUNT with four filters would read every active case)."""
     actor.require(Perm.CASES_VIEW)
     user = actor.user
     active = Case.objects.filter(status__in=ACTIVE_STATUSES)
     return QueueCounts(
-        mine=active.filter(owner_id=user.pk).count() if user else 0,
-        team=active.filter(team_id=user.team_id).count() if user and user.team_id else 0,
-        unassigned=active.filter(owner__isnull=True).count(),
-        breaching=Case.objects.filter(
-            sla_next_due_at__isnull=False, sla_next_due_at__lte=clock.now() + BREACHING_WINDOW
-        ).count(),
+        mine=capped_count(active.filter(owner_id=user.pk)) if user else 0,
+        team=capped_count(active.filter(team_id=user.team_id)) if user and user.team_id else 0,
+        unassigned=capped_count(active.filter(owner__isnull=True)),
+        breaching=capped_count(
+            Case.objects.filter(sla_next_due_at__isnull=False, sla_next_due_at__lte=clock.now() + BREACHING_WINDOW)
+        ),
     )
 
 

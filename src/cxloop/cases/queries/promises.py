@@ -86,6 +86,18 @@ def promises_due(
     return list(qs.order_by("due_at", "id")[:limit])
 
 
+def count_promises_due(actor: Actor, *, scope: str = "mine", within: timedelta = DUE_WINDOW, cap: int = 100) -> int:
+    """How many promises the "promises due" queue holds, counted up to `cap` (the tab's badge)."""
+    actor.require(Perm.CASES_VIEW)
+    qs = Promise.objects.filter(status__in=PENDING, due_at__lte=clock.now() + within)
+    user = actor.user
+    if scope == "mine":
+        qs = qs.filter(owner_id=user.pk if user is not None else -1)
+    elif scope == "team":
+        qs = qs.filter(team_id=user.team_id if user is not None and user.team_id else -1)
+    return qs.values("pk")[:cap].count()
+
+
 def missed_promises(actor: Actor, *, escalated_to_me: bool = False, limit: int = 50) -> list[Promise]:
     """Promises whose due time passed while open and that are not kept yet: the supervisor board's escalations,
     longest overdue first."""

@@ -132,3 +132,9 @@ def business_span(seconds: int | None) -> str:
     if hours:
         return f"{hours}h {minutes}m" if minutes else f"{hours}h"
     return f"{minutes}m"
+
+
+@register.filter
+def capped(count: int, cap: int) -> str:
+    """A count that stopped at `cap` reads "1000+"."""
+    return f"{cap}+" if count >= cap else str(count)

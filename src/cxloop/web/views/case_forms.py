@@ -14,6 +14,7 @@ from django import forms
 
 from cxloop.cases.models import ACTIVE_STATUSES, CaseLinkKind, CaseStatus, Priority
 from cxloop.cases.queries.cases import CaseFilters
+from cxloop.web.forms import FastSelect
 
 Choices = Iterable[tuple[Any, str]]
 
@@ -32,7 +33,10 @@ def _set_choices(form: forms.Form, name: str, choices: Choices, *, empty: str | 
     options = list(choices)
     if empty is not None:
         options = [("", empty), *options]
-    form.fields[name].choices = options  # type: ignore[attr-defined]
+    field = form.fields[name]
+    if type(field.widget) is forms.Select:  # long lists (staff, categories): options rendered without templates
+        field.widget = FastSelect(attrs=field.widget.attrs)
+    field.choices = options  # type: ignore[attr-defined]
 
 
 class VersionedForm(forms.Form):

@@ -117,7 +117,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     if is_htmx(request) and request.headers.get("HX-Target") == "case-list":
         return render(request, "web/cases/_list.html", context, status=status)
     context["counts"] = case_queries.queue_counts(actor)
-    context["promises_due"] = _promises_due(actor)[1]
+    context["promises_due"] = promise_queries.count_promises_due(actor)
     return render(request, "web/cases/list.html", context, status=status)
 
 
