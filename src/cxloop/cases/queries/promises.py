@@ -29,7 +29,11 @@ RECENTLY_KEPT = timedelta(days=30)
 
 
 def _base() -> QuerySet[Promise]:
-    return Promise.objects.select_related("customer", "case", "owner", "team", "escalated_to", "made_by", "kept_by")
+    """Promises with the people and case they name. Two joins, the rest one small query each: joining all seven
+    made PostgreSQL spend longer planning the query than running it."""
+    return Promise.objects.select_related("customer", "owner").prefetch_related(
+        "case", "team", "escalated_to", "made_by", "kept_by"
+    )
 
 
 def get_promise(actor: Actor, public_id: str) -> Promise:

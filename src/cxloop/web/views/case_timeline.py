@@ -7,7 +7,6 @@ shown from their messaging record at the end, as on the conversation page.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from django.db.models import Max
@@ -15,7 +14,6 @@ from django.http import HttpRequest
 
 from cxloop.cases.models import Case, CaseConversation
 from cxloop.cases.queries import cases as case_queries
-from cxloop.cases.queries import promises as promise_queries
 from cxloop.cases.queries import sla as sla_queries
 from cxloop.channels import queries as channel_queries
 from cxloop.channels import registry
@@ -116,14 +114,8 @@ def sla_clocks(actor: Actor, case: Case) -> list[Any]:
 
 
 def promises_context(request: HttpRequest, actor: Actor, case: Case) -> dict[str, Any]:
-    """The case's promises, and the promises UI's own panel (make, keep, cancel) when that module offers one as
-    `case_promises_context(request, actor, case) -> {"template": ..., ...}`."""
-    context: dict[str, Any] = {"items": promise_queries.case_promises(actor, case), "panel": None}
-    try:
-        promise_views = importlib.import_module("cxloop.web.views.promises")
-    except ImportError:  # the promises UI ships separately
-        return context
-    builder = getattr(promise_views, "case_promises_context", None)
-    if builder is not None:
-        context["panel"] = builder(request, actor, case)
-    return context
+    """The case's promises with the promises UI's panel (make, keep, cancel), which reads them once."""
+    from cxloop.web.views import promises as promise_views
+
+    panel = promise_views.case_promises_context(request, actor, case)
+    return {"items": panel["items"], "panel": panel}
