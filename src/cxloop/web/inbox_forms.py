@@ -9,6 +9,7 @@ from django import forms
 
 from cxloop.interactions.inbox import DEFAULT_STATUSES, InboxFilters
 from cxloop.interactions.models import Channel, ThreadStatus
+from cxloop.web.forms import FastWidgetsMixin
 
 # "active" is the inbox's default view: everything that is not closed.
 STATUS_VIEWS: dict[str, tuple[str, ...]] = {
@@ -31,7 +32,7 @@ _CONVERSATION_CHANNELS = [("", "Any channel")] + [
 MAX_MESSAGE = 20_000
 
 
-class InboxFilterForm(forms.Form):
+class InboxFilterForm(FastWidgetsMixin, forms.Form):
     q = forms.CharField(max_length=200, required=False, label="Search subject or customer")
     status = forms.ChoiceField(choices=_STATUS_CHOICES, required=False, label="Status")
     assigned = forms.CharField(max_length=150, required=False, label="Assigned")
@@ -53,11 +54,11 @@ class InboxFilterForm(forms.Form):
         )
 
 
-class StatusForm(forms.Form):
+class StatusForm(FastWidgetsMixin, forms.Form):
     status = forms.ChoiceField(choices=ThreadStatus.choices)
 
 
-class AssignForm(forms.Form):
+class AssignForm(FastWidgetsMixin, forms.Form):
     assignee = forms.ChoiceField(choices=[], required=False, label="Assign to")
     team = forms.TypedChoiceField(choices=[], coerce=int, empty_value=None, required=False, label="Team")
 
@@ -73,14 +74,14 @@ class AssignForm(forms.Form):
         self.fields["team"].choices = [("", "Their own team"), *team_choices]  # type: ignore[attr-defined]
 
 
-class NoteForm(forms.Form):
+class NoteForm(FastWidgetsMixin, forms.Form):
     prefix = "note"
     body = forms.CharField(
         max_length=MAX_MESSAGE, label="Internal note", widget=forms.Textarea(attrs={"rows": 3}), strip=True
     )
 
 
-class ReplyForm(forms.Form):
+class ReplyForm(FastWidgetsMixin, forms.Form):
     prefix = "reply"
     channel = forms.ChoiceField(choices=[], label="Send by")
     body = forms.CharField(max_length=MAX_MESSAGE, label="Reply", widget=forms.Textarea(attrs={"rows": 5}))

@@ -14,7 +14,7 @@ from django import forms
 
 from cxloop.cases.models import ACTIVE_STATUSES, CaseLinkKind, CaseStatus, Priority
 from cxloop.cases.queries.cases import CaseFilters
-from cxloop.web.forms import FastSelect
+from cxloop.web.forms import FastSelect, FastWidgetsMixin
 
 Choices = Iterable[tuple[Any, str]]
 
@@ -39,11 +39,11 @@ def _set_choices(form: forms.Form, name: str, choices: Choices, *, empty: str | 
     field.choices = options  # type: ignore[attr-defined]
 
 
-class VersionedForm(forms.Form):
+class VersionedForm(FastWidgetsMixin, forms.Form):
     version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
 
 
-class CaseFilterForm(forms.Form):
+class CaseFilterForm(FastWidgetsMixin, forms.Form):
     q = forms.CharField(max_length=200, required=False, label="Search subject or number")
     status = forms.ChoiceField(choices=_STATUS_VIEW_CHOICES, required=False, label="Status")
     priority = forms.ChoiceField(choices=[("", "Any priority"), *Priority.choices], required=False, label="Priority")
@@ -81,7 +81,7 @@ class CaseFilterForm(forms.Form):
         )
 
 
-class CaseCreateForm(forms.Form):
+class CaseCreateForm(FastWidgetsMixin, forms.Form):
     customer = forms.CharField(max_length=32, label="Customer", help_text="The customer's id (cus_…)")
     subject = forms.CharField(max_length=300, label="Subject")
     description = forms.CharField(max_length=TEXT_MAX, required=False, widget=forms.Textarea(attrs={"rows": 3}))
@@ -155,7 +155,7 @@ class HandoverForm(VersionedForm):
         return data
 
 
-class TaskForm(forms.Form):
+class TaskForm(FastWidgetsMixin, forms.Form):
     prefix = "task"
     title = forms.CharField(max_length=200, label="Task")
     owner = forms.ChoiceField(choices=[], required=False, label="Owner")
@@ -181,15 +181,15 @@ class TaskForm(forms.Form):
         return tuple(line.strip() for line in self.cleaned_data.get("checklist", "").splitlines() if line.strip())
 
 
-class SkipForm(forms.Form):
+class SkipForm(FastWidgetsMixin, forms.Form):
     reason = forms.CharField(max_length=300, label="Why skip it?")
 
 
-class ReorderForm(forms.Form):
+class ReorderForm(FastWidgetsMixin, forms.Form):
     direction = forms.ChoiceField(choices=[("up", "Up"), ("down", "Down")])
 
 
-class ChecklistForm(forms.Form):
+class ChecklistForm(FastWidgetsMixin, forms.Form):
     """The ticked boxes of a task's checklist: `done` lists the indexes of the ticked items."""
 
     done = forms.TypedMultipleChoiceField(choices=[], coerce=int, required=False)
@@ -199,13 +199,13 @@ class ChecklistForm(forms.Form):
         _set_choices(self, "done", [(index, str(index)) for index in range(size)])
 
 
-class LinkForm(forms.Form):
+class LinkForm(FastWidgetsMixin, forms.Form):
     prefix = "link"
     kind = forms.ChoiceField(choices=CaseLinkKind.choices, label="This case is")
     other = forms.CharField(max_length=40, label="Case", help_text="Number (#12) or id (case_…)")
 
 
-class BulkForm(forms.Form):
+class BulkForm(FastWidgetsMixin, forms.Form):
     """The bulk bar of the queues: one action on the ticked cases."""
 
     ACTIONS = [

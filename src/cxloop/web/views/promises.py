@@ -32,7 +32,7 @@ from cxloop.customers.models import Customer
 from cxloop.interactions import inbox as inbox_queries
 from cxloop.interactions.models import Channel
 from cxloop.web.actor import web_actor
-from cxloop.web.forms import attempt
+from cxloop.web.forms import FastWidgetsMixin, attempt
 from cxloop.web.responses import partial_or_page, staff_view
 
 CUSTOMER_PANEL_TEMPLATE = "web/promises/customer_panel.html"
@@ -55,7 +55,7 @@ def _due_field(label: str) -> forms.DateTimeField:
     )
 
 
-class PromiseForm(forms.Form):
+class PromiseForm(FastWidgetsMixin, forms.Form):
     description = forms.CharField(
         max_length=500,
         required=False,
@@ -77,7 +77,7 @@ class PromiseForm(forms.Form):
             del self.fields["owner"]
 
 
-class RescheduleForm(forms.Form):
+class RescheduleForm(FastWidgetsMixin, forms.Form):
     due_at = _due_field("New due time")
     reason = forms.CharField(max_length=500, required=False, label="Why it moves")
 
