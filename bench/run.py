@@ -4,7 +4,9 @@
 - (b) lookups, name search and timeline pages on PostgreSQL: on a small data set by default, on 1M
   customers and 10M interactions with BENCH_SIZE=large (generated once into cxloop_bench_large, reused);
 - (c) email: inbound through the real SMTP server against bare aiosmtpd, outbound distribution against
-  Django's SMTP backend alone, to a local sink; on SQLite and on PostgreSQL.
+  Django's SMTP backend alone, to a local sink; on SQLite and on PostgreSQL;
+- (d) cases on PostgreSQL: queue views, the case page, the SLA and promise sweeps, over 100k cases by
+  default and 1M with BENCH_SIZE=large (generated once per size, reused).
 
 Settings (environment): BENCH_SIZE=small|large, BENCH_ITEMS (ingest items, default 20000), BENCH_BATCH
 (default 500), BENCH_SAMPLES (query samples, default 1000), BENCH_API=1 to also time the queries through
@@ -28,8 +30,8 @@ sys.path.insert(0, str(HERE))
 import common  # noqa: E402
 
 SIZES = {
-    "small": {"customers": 20_000, "interactions": 200_000, "database": "cxloop_bench_small"},
-    "large": {"customers": 1_000_000, "interactions": 10_000_000, "database": "cxloop_bench_large"},
+    "small": {"customers": 20_000, "interactions": 200_000, "database": "cxloop_bench_small", "cases": 100_000},
+    "large": {"customers": 1_000_000, "interactions": 10_000_000, "database": "cxloop_bench_large", "cases": 1_000_000},
 }
 
 
@@ -94,7 +96,17 @@ def summary(results: list[dict[str, Any]]) -> None:
                     print(f"{label:<44}{figure:>22}{target:>24}{ratio:>9.2f}{rss:>11}")
         elif r["bench"] == "email":
             email_rows(r, rss)
-    print("ratio: (a) service items/s divided by raw items/s (higher is better); (b) p95 divided by the target;")
+        elif r["bench"] == "cases":
+            for row in r["queries"]:
+                label = f"(d) {row['label']} p95, {r['cases']:,} cases"
+                figure = f"{row['p95']:.1f} ms (p50 {row['p50']:.1f})"
+                target = "< 100 ms" + (f"; raw {row['floor_p95']:.1f}" if row.get("floor_p95") else "")
+                print(f"{label:<44}{figure:>22}{target:>24}{row['p95'] / 100:>9.2f}{rss:>11}")
+            for name, seconds in r["sweeps"].items():
+                label, figure = f"(d) {name}, all open cases", f"{seconds:.2f} s"
+                print(f"{label:<44}{figure:>22}{'< 10 s':>24}{seconds / 10:>9.2f}")
+    print("ratio: (a) service items/s divided by raw items/s (higher is better); (b), (d) p95 (or seconds) divided")
+    print("       by the target (lower is better);")
     print("       (c) cxloop messages/s divided by the faster of the two ceiling runs (higher is better)")
     print("raw: (a) the same rows inserted with COPY / executemany; (b) the p95 of the same read as one SQL statement")
 
@@ -146,6 +158,13 @@ def main() -> None:
         if os.environ.get("BENCH_API") == "1":
             queries.append("--api")
         results.append(run_step(f"(b) queries on {size} data", queries))
+        cases = [
+            "cases.py",
+            f"--cases={data['cases']}",
+            f"--database=cxloop_bench_cases_{size}",
+            f"--samples={min(int(samples), 300)}",
+        ]
+        results.append(run_step(f"(d) cases: {data['cases']:,} cases", cases))
     else:
         print(f"\nPostgreSQL is not reachable at {common.PG_HOST}:{common.PG_PORT}: its benchmarks are skipped.")
     summary([r for r in results if r is not None])
