@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from cxloop.accounts.models import Notification
 from cxloop.cases.events import SlaBreached, SlaWarning
 from cxloop.cases.models import Case, SlaClock
 from cxloop.cases.queries import sla as sla_queries
@@ -483,3 +484,20 @@ def test_the_case_services_drive_the_clocks(db, alice):
         "first_response": "cancelled",
         "resolution": "met",
     }
+
+
+def test_the_owner_is_told_of_a_warning_and_of_a_breach(db, alice):
+    SlaPolicyFactory(resolution_minutes=None)
+    owned, unowned = _case(), _case()
+    Case.objects.filter(pk=owned.pk).update(owner=alice.user)
+    for case in (owned, unowned):
+        sla.start_clocks(case, T0)
+
+    sla.sweep(T0 + 31 * MIN)
+    sla.sweep(T0 + 61 * MIN)
+
+    notes = list(Notification.objects.order_by("id").values_list("user_id", "kind", "title", "url"))
+    assert notes == [
+        (alice.user.pk, "sla.warning", "Case is close to its first response target", f"/cases/{owned.public_id}/"),
+        (alice.user.pk, "sla.breached", "Case missed its first response target", f"/cases/{owned.public_id}/"),
+    ]

@@ -25,6 +25,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import transaction
 
+from cxloop.accounts.notifications import NotificationInput, notify_many
 from cxloop.cases.business_time import (
     CalendarError,
     CalendarSpec,
@@ -439,6 +440,7 @@ def _breach_batch(now: datetime, cases: set[int]) -> tuple[int, int]:
     case_ids = {r[1] for r in mine}
     Case.objects.filter(pk__in=case_ids).exclude(sla_state=SlaState.BREACHED).update(sla_state=SlaState.BREACHED)
     cases |= case_ids
+    _tell_owners(mine, "sla.breached", "missed its {metric} target")
     events: list[DomainEvent] = [SlaBreached(case_id=r[4], metric=r[2], due_at=_iso(r[3])) for r in mine]
     publish_all(events)
     return len(rows), len(mine)
@@ -454,9 +456,28 @@ def _warn_batch(now: datetime, cases: set[int]) -> tuple[int, int]:
     case_ids = {r[1] for r in mine}
     Case.objects.filter(pk__in=case_ids, sla_state__in=[SlaState.OK, SlaState.NONE]).update(sla_state=SlaState.WARNING)
     cases |= case_ids
+    _tell_owners(mine, "sla.warning", "is close to its {metric} target")
     events: list[DomainEvent] = [SlaWarning(case_id=r[4], metric=r[2], due_at=_iso(r[3])) for r in mine]
     publish_all(events)
     return len(rows), len(mine)
+
+
+def _tell_owners(rows: list[DueRow], kind: str, what: str) -> None:
+    """One notification per case and target to the case's owner, in bulk (a sweep may tell hundreds at once)."""
+    owners = dict(Case.objects.filter(pk__in={r[1] for r in rows}, owner__isnull=False).values_list("pk", "owner_id"))
+    notify_many(
+        [
+            NotificationInput(
+                user_id=owners[r[1]],
+                kind=kind,
+                title=f"Case {what.format(metric=SlaMetric(r[2]).label.lower())}",
+                body=f"Due {_iso(r[3])[:16].replace('T', ' ')} UTC",
+                url=f"/cases/{r[4]}/",
+            )
+            for r in rows
+            if r[1] in owners
+        ]
+    )
 
 
 def _iso(moment: datetime | None) -> str:
