@@ -452,3 +452,41 @@ def test_promises_due_tab_and_case_promises(web, alice, alices_case):  # type: i
     assert "Call Ann back about the refund" in queue
     assert "due in 1h 59m" in queue or "due in 2h" in queue
     assert "Call Ann back about the refund" in case_page
+
+
+def test_a_duplicate_case_is_merged_from_its_page(web, alice, ann):  # type: ignore[no-untyped-def]
+    kept = open_case(alice, ann, "Card declined", owner=alice.user)
+    duplicate = open_case(alice, ann, "Card declined again", owner=alice.user)
+
+    response = web(alice).post(f"/cases/{duplicate.public_id}/merge/", {"merge-into": f"#{kept.pk}"})
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(f"/cases/{kept.public_id}/")
+    duplicate.refresh_from_db()
+    assert (duplicate.status, duplicate.merged_into_id) == ("closed", kept.pk)
+
+
+def test_merging_into_an_unknown_case_says_so_and_changes_nothing(web, alice, ann):  # type: ignore[no-untyped-def]
+    duplicate = open_case(alice, ann, "Card declined again", owner=alice.user)
+
+    response = web(alice).post(f"/cases/{duplicate.public_id}/merge/", {"merge-into": "#99999"})
+
+    assert response.status_code == 422
+    assert "No case with that number or id." in response.content.decode()
+    duplicate.refresh_from_db()
+    assert (duplicate.status, duplicate.merged_into_id) == ("open", None)
+
+
+def test_links_are_removed_from_the_case_page_and_the_analyst_may_not(web, alice, charlie, ann):  # type: ignore[no-untyped-def]
+    case = open_case(alice, ann, "Card declined", owner=alice.user)
+    other = open_case(alice, ann, "Refund", owner=alice.user)
+    link = case_services.link_cases(alice.actor, case, other, "related")
+
+    refused = web(charlie).post(f"/cases/{other.public_id}/links/{link.pk}/remove/")
+    assert refused.status_code == 403
+    assert CaseLink.objects.filter(pk=link.pk).exists()
+
+    response = web(alice).post(f"/cases/{other.public_id}/links/{link.pk}/remove/")  # from either end
+
+    assert response.status_code == 302
+    assert not CaseLink.objects.filter(pk=link.pk).exists()

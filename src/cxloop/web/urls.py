@@ -114,6 +114,13 @@ urlpatterns = [
     path(_case + "reply/", case_work.case_reply, name="case-reply"),
     path(_case + "timeline/", case_work.case_timeline_live, name="case-timeline"),
     path(_case + "links/", case_work.case_link, name="case-link"),
+    path(_case + "links/<int:link_id>/remove/", case_work.case_unlink, name="case-unlink"),
+    path(
+        _case + "conversations/<str:conversation_id>/remove/",
+        case_work.case_unlink_conversation,
+        name="case-unlink-conversation",
+    ),
+    path(_case + "merge/", case_work.case_merge, name="case-merge"),
     path("board/", supervisor.board, name="board"),
     path("settings/cases/<slug:page>/", case_settings.case_setup, name="setup-cases"),
     path("settings/cases/<slug:page>/<str:key>/<slug:action>/", case_settings.case_setup_row, name="setup-cases-row"),

@@ -205,6 +205,11 @@ class LinkForm(FastWidgetsMixin, forms.Form):
     other = forms.CharField(max_length=40, label="Case", help_text="Number (#12) or id (case_…)")
 
 
+class MergeForm(FastWidgetsMixin, forms.Form):
+    prefix = "merge"
+    into = forms.CharField(max_length=40, label="Merge this case into", help_text="Number (#12) or id (case_…)")
+
+
 class BulkForm(FastWidgetsMixin, forms.Form):
     """The bulk bar of the queues: one action on the ticked cases."""
 

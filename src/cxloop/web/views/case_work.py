@@ -17,9 +17,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from cxloop.cases.models import Case, CaseTask, TaskStatus
 from cxloop.cases.queries import cases as case_queries
+from cxloop.cases.queries import details as case_details
 from cxloop.cases.services import cases as case_services
 from cxloop.cases.services import macros as macro_services
-from cxloop.cases.services import plans
+from cxloop.cases.services import merging, plans
 from cxloop.core import clock
 from cxloop.core.actor import Actor
 from cxloop.core.errors import NotFoundError, ValidationError
@@ -34,7 +35,7 @@ from cxloop.web.actor import web_actor
 from cxloop.web.inbox_forms import NoteForm, ReplyForm
 from cxloop.web.responses import staff_view
 from cxloop.web.views import case_timeline
-from cxloop.web.views.case_forms import ChecklistForm, LinkForm, ReorderForm, SkipForm, TaskForm
+from cxloop.web.views.case_forms import ChecklistForm, LinkForm, MergeForm, ReorderForm, SkipForm, TaskForm
 from cxloop.web.views.case_page import back, failed, run
 from cxloop.web.views.timeline import DRAFT_SESSION_KEY
 
@@ -240,3 +241,43 @@ def case_link(request: HttpRequest, case_id: str) -> HttpResponse:
         return failed(request, actor, case, "link_form", form)
     messages.success(request, "Cases linked.")
     return back(case, "#links")
+
+
+@staff_view
+@require_POST
+def case_unlink(request: HttpRequest, case_id: str, link_id: int) -> HttpResponse:
+    actor, case = _case(request, case_id)
+    case_services.unlink_cases(actor, case_details.get_link(actor, case, link_id))
+    messages.success(request, "Link removed.")
+    return back(case, "#links")
+
+
+@staff_view
+@require_POST
+def case_unlink_conversation(request: HttpRequest, case_id: str, conversation_id: str) -> HttpResponse:
+    """The conversation stops serving this case (it goes back to the inbox on its own)."""
+    actor, case = _case(request, case_id)
+    thread = inbox_queries.get_conversation(actor, conversation_id)
+    case_services.unlink_conversation(actor, case, thread)
+    messages.success(request, "The conversation no longer belongs to this case.")
+    return back(case, "#links")
+
+
+@staff_view
+@require_POST
+def case_merge(request: HttpRequest, case_id: str) -> HttpResponse:
+    """Merge this case (a duplicate) into another case of the same customer, which goes on."""
+    actor, case = _case(request, case_id)
+    form = MergeForm(request.POST)
+    survivor = None
+    if form.is_valid():
+        try:
+            into = case_queries.get_case(actor, form.cleaned_data["into"].strip())
+        except NotFoundError:
+            form.add_error("into", "No case with that number or id.")
+        else:
+            survivor = run(form, lambda: merging.merge_cases(actor, case, into), {"into": "into", "case": "into"})
+    if survivor is None:
+        return failed(request, actor, case, "merge_form", form)
+    messages.success(request, f"Case #{case.pk} was merged into this case.")
+    return back(survivor)
