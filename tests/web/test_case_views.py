@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from cxloop.cases.models import Case, CaseLink, CaseStatus, CaseTask, Handover, TaskStatus
 from cxloop.cases.services import cases as case_services
@@ -490,3 +491,28 @@ def test_links_are_removed_from_the_case_page_and_the_analyst_may_not(web, alice
 
     assert response.status_code == 302
     assert not CaseLink.objects.filter(pk=link.pk).exists()
+
+
+def test_a_task_is_renamed_reassigned_and_rescheduled_on_the_case_page(web, alice, bob, ann):  # type: ignore[no-untyped-def]
+    case = open_case(alice, ann, "Card declined", owner=alice.user)
+    task = plans.add_task(alice.actor, case, plans.TaskInput(title="Call the issuer"))
+
+    response = web(alice).post(
+        f"/cases/{case.public_id}/tasks/{task.pk}/edit/",
+        {"title": "Call the card issuer", "owner": "bob", "due_at": "2030-01-15T10:30"},
+    )
+
+    assert response.status_code == 302
+    task.refresh_from_db()
+    assert (task.title, task.owner, task.due_at is not None) == ("Call the card issuer", bob.user, True)
+    assert timezone.localtime(task.due_at).strftime("%Y-%m-%d %H:%M") == "2030-01-15 10:30"
+
+
+def test_a_task_edit_with_an_unknown_owner_changes_nothing(web, alice, ann):  # type: ignore[no-untyped-def]
+    case = open_case(alice, ann, "Card declined", owner=alice.user)
+    task = plans.add_task(alice.actor, case, plans.TaskInput(title="Call the issuer"))
+
+    web(alice).post(f"/cases/{case.public_id}/tasks/{task.pk}/edit/", {"title": "Renamed", "owner": "nobody-here"})
+
+    task.refresh_from_db()
+    assert (task.title, task.owner) == ("Call the issuer", None)

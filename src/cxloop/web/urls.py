@@ -108,6 +108,7 @@ urlpatterns = [
     path(_case + "handovers/<int:handover_id>/read/", case_page.handover_ack, name="case-handover-ack"),
     path(_case + "tasks/", case_work.task_add, name="case-task-add"),
     path(_case + "tasks/<int:task_id>/status/", case_work.task_status, name="case-task-status"),
+    path(_case + "tasks/<int:task_id>/edit/", case_work.task_edit, name="case-task-edit"),
     path(_case + "tasks/<int:task_id>/move/", case_work.task_move, name="case-task-move"),
     path(_case + "tasks/<int:task_id>/checklist/", case_work.task_checklist, name="case-task-checklist"),
     path(_case + "notes/", case_work.case_note, name="case-note"),

@@ -9,10 +9,13 @@ switch channel), else in a new conversation that is linked to the case first.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from cxloop.cases.models import Case, CaseTask, TaskStatus
@@ -73,6 +76,46 @@ def task_add(request: HttpRequest, case_id: str) -> HttpResponse:
         return failed(request, actor, case, "task_form", form)
     messages.success(request, f"Task added: {task.title}.")
     return back(case, "#plan")
+
+
+@staff_view
+@require_POST
+def task_edit(request: HttpRequest, case_id: str, task_id: int) -> HttpResponse:
+    """Rename a task, give it to someone else (empty: nobody) or move its due time (empty: none)."""
+    actor, case = _case(request, case_id)
+    task = _task(actor, case, task_id)
+    username = request.POST.get("owner", "").strip()
+    owner = inbox_queries.assignable_users(actor).filter(username=username).first() if username else None
+    due_text = request.POST.get("due_at", "").strip()
+    try:
+        if username and owner is None:
+            raise ValidationError("No such member of staff.", fields={"owner": f"{username!r} is not a staff member"})
+        due = _local_datetime(due_text) if due_text else None
+        plans.update_task(
+            actor,
+            task,
+            title=request.POST.get("title", ""),
+            owner=owner,
+            clear_owner=owner is None,
+            due_at=due,
+            clear_due=due is None,
+        )
+    except ValidationError as exc:
+        reasons = "; ".join(f"{field}: {reason}" for field, reason in exc.fields.items()) or exc.message
+        messages.error(request, f"The task was not changed ({reasons}).")
+        return back(case, f"#task-{task.pk}")
+    messages.success(request, f"Task saved: {task.title}.")
+    return back(case, f"#task-{task.pk}")
+
+
+def _local_datetime(text: str) -> datetime:
+    """A datetime-local field's value in the staff member's (the site's) time zone."""
+    for pattern in ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"):
+        try:
+            return timezone.make_aware(datetime.strptime(text, pattern))  # noqa: DTZ007 - made aware here
+        except ValueError:
+            continue
+    raise ValidationError("That is not a date and time.", fields={"due_at": "use the date picker (YYYY-MM-DDTHH:MM)"})
 
 
 @staff_view
