@@ -60,3 +60,26 @@ def test_board_is_for_supervisors_only(web, request, member):  # type: ignore[no
 def test_board_link_shows_for_supervisors_only(web, alice, bob):  # type: ignore[no-untyped-def]
     assert 'href="/board/"' in web(bob).get("/").content.decode()
     assert 'href="/board/"' not in web(alice).get("/").content.decode()
+
+
+def test_board_shows_the_promise_kept_rate_per_agent_and_team(web, alice, bob, ann):  # type: ignore[no-untyped-def]
+    now = clock.now()
+    for description, status, missed in (("A", "kept", False), ("B", "kept", True), ("C", "missed", True)):
+        Promise.objects.create(
+            customer=ann,
+            description=description,
+            due_at=now - timedelta(hours=2),
+            owner=alice.user,
+            team=alice.user.team,
+            status=status,
+            was_missed=missed,
+            kept_at=now - timedelta(hours=3) if status == "kept" else None,
+            made_at=now - timedelta(days=1),
+        )
+
+    page = text_of(web(bob).get("/board/"))
+
+    assert "Promises kept on time" in page
+    # alice kept one of three on time (one late, one missed); her team the same
+    assert page.count('33% <span class="muted small">(1/3)') == 2
+    assert 'aria-label="1 kept on time, 1 kept late, 1 missed"' in page
