@@ -351,8 +351,15 @@ def repeat_contact(rng: random.Random) -> bool:
     address = demo_channels._email_of(customer)
     if not address:
         return False
-    text = f"I'm writing again about this: {resolved.subject}. It is still not sorted and I'd like it fixed."
-    raw = demo_channels._message(customer, address, text, f"Still not fixed: {resolved.subject}", 1000, rng)
+    # As customers do: the same words again (their first message), with a line on top.
+    first = (
+        Interaction.objects.filter(case_ref=resolved.public_id, direction=Direction.INBOUND)
+        .order_by("occurred_at", "id")
+        .first()
+    )
+    said = first.body.strip() if first is not None and first.body.strip() else resolved.subject
+    text = f"This is still not sorted.\n\n{said}"
+    raw = demo_channels._message(customer, address, text, f"Still not sorted: {resolved.subject}", 1000, rng)
     channel_services.receive(RawPayload(channel="email", data=raw, content_type="message/rfc822", source="demo"))
     return True
 
