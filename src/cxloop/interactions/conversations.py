@@ -228,3 +228,8 @@ def move_case_refs(from_case_ref: str, to_case_ref: str) -> None:
     """Messages and conversations of a case merged into another now belong to the surviving case."""
     Thread.objects.filter(case_ref=from_case_ref).update(case_ref=to_case_ref)
     Interaction.objects.filter(case_ref=from_case_ref).update(case_ref=to_case_ref)
+
+
+def move_message_to_case(interaction_id: int, from_case_ref: str, to_case_ref: str) -> None:
+    """One message that arrived on a finished case's conversation belongs to the case it starts (or to none)."""
+    Interaction.objects.filter(pk=interaction_id, case_ref=from_case_ref).update(case_ref=to_case_ref)

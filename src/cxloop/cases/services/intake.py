@@ -133,10 +133,10 @@ def _on_case_conversation(thread: Thread, interaction: Interaction) -> IntakeRes
     case = _open_for(thread, interaction)
     if case is not None:
         # The message that came back belongs to the new case, not to the finished one.
-        Interaction.objects.filter(pk=interaction.pk, case_ref=closed.public_id).update(case_ref=case.public_id)
+        conversations.move_message_to_case(interaction.pk, closed.public_id, case.public_id)
         return IntakeResult(OPENED, case)
     conversations.link_thread_to_case(thread, "")
-    Interaction.objects.filter(pk=interaction.pk, case_ref=closed.public_id).update(case_ref="")
+    conversations.move_message_to_case(interaction.pk, closed.public_id, "")
     record_audit(
         _actor(),
         "case.conversation_released",
