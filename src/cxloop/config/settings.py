@@ -81,6 +81,8 @@ INSTALLED_APPS = [
     "cxloop.channels.phone",
     "cxloop.messaging",
     "cxloop.cases",
+    "cxloop.textanalytics",
+    "cxloop.feedback",
     "cxloop.portal",
     "cxloop.channels.sms",
     "cxloop.channels.whatsapp",
@@ -210,6 +212,10 @@ CXLOOP_DUPLICATE_THRESHOLD = env_float("CXLOOP_DUPLICATE_THRESHOLD", 0.9)
 CXLOOP_IDEMPOTENCY_HOURS = env_int("CXLOOP_IDEMPOTENCY_HOURS", 24)
 # The URL staff use to reach this instance, for links in messages and CLI output.
 CXLOOP_BASE_URL = env_str("CXLOOP_BASE_URL", "http://127.0.0.1:8000")
+
+# --- Feedback (docs/feedback.md) -----------------------------------------------------------------
+# Survey fatigue: at most one survey invitation per customer in this many days, whatever the survey (0: no limit).
+CXLOOP_SURVEY_FATIGUE_DAYS = env_int("CXLOOP_SURVEY_FATIGUE_DAYS", 30)
 
 # --- SMS and WhatsApp channels (docs/channels/sms-whatsapp.md) ----------------------------------
 # Public https URL the providers reach this instance at (webhook signatures are computed over it and

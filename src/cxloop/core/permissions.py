@@ -41,10 +41,13 @@ class Perm(StrEnum):
     CASES_ASSIGN = "cases.assign"  # assign and hand over anyone's case; bulk actions
     CASES_SUPERVISE = "cases.supervise"  # the supervisor board; receive escalations
     CASES_CONFIGURE = "cases.configure"  # goals, categories, fields, templates, SLAs, routing, macros
+    FEEDBACK_VIEW = "feedback.view"  # scores, verbatims, loops
+    FEEDBACK_SEND = "feedback.send"  # invite a customer to a survey
+    FEEDBACK_MANAGE = "feedback.manage"  # surveys, triggers, closed-loop rules
 
 
-_READ = {Perm.CUSTOMERS_VIEW, Perm.INTERACTIONS_VIEW, Perm.CASES_VIEW}
-_AGENT = _READ | {Perm.CUSTOMERS_EDIT, Perm.INTERACTIONS_WRITE, Perm.CASES_WORK}
+_READ = {Perm.CUSTOMERS_VIEW, Perm.INTERACTIONS_VIEW, Perm.CASES_VIEW, Perm.FEEDBACK_VIEW}
+_AGENT = _READ | {Perm.CUSTOMERS_EDIT, Perm.INTERACTIONS_WRITE, Perm.CASES_WORK, Perm.FEEDBACK_SEND}
 _SUPERVISOR = _AGENT | {
     Perm.CUSTOMERS_MERGE,
     Perm.CUSTOMERS_DELETE,
@@ -54,6 +57,7 @@ _SUPERVISOR = _AGENT | {
     Perm.CASES_ASSIGN,
     Perm.CASES_SUPERVISE,
     Perm.CASES_CONFIGURE,
+    Perm.FEEDBACK_MANAGE,
 }
 _ANALYST = _READ | {Perm.CUSTOMERS_EXPORT}
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cxloop.portal import promises, views
+from cxloop.portal import promises, surveys, views
 
 app_name = "portal"
 
@@ -8,4 +8,5 @@ urlpatterns = [
     path("preferences/<str:token>/", views.preferences, name="preferences"),
     path("preferences/<str:token>/unsubscribe/", views.one_click_unsubscribe, name="unsubscribe"),
     path("promises/<str:token>/", promises.promises_page, name="promises"),
+    path("s/<str:token>/", surveys.survey_page, name="survey"),
 ]

@@ -1,0 +1,1 @@
+"""Feedback that is acted on: surveys (NPS, CSAT, CES, custom), invitations, responses, closed-loop follow-up."""
