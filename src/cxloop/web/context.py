@@ -16,6 +16,7 @@ from cxloop.customers import queries as customer_queries
 from cxloop.interactions import inbox as inbox_queries
 
 _SECTIONS = (
+    ("feedback", "feedback"),
     ("customer", "customers"),
     ("suggestion", "suggestions"),
     ("merge", "suggestions"),
