@@ -79,6 +79,10 @@ class CaseInput:
     template: CaseTemplate | None = None
     thread: Thread | None = None
     route: bool = True  # let routing rules pick the queue and assignee when no owner is given
+    # What the customer's own words said, for routing a case that has no message of theirs (a survey follow-up):
+    # routing rules on "sentiment_below" and "emotions" read these when the case has no inbound message.
+    sentiment: float | None = None
+    emotion: str = ""
 
 
 @dataclass(frozen=True)
@@ -173,7 +177,10 @@ def open_case(actor: Actor, data: CaseInput, *, at: datetime | None = None) -> C
         _link_thread(actor, case, data.thread, now)
     plans.seed_plan(actor, case, data.template, at=now)
     if data.owner is None and data.route:
-        _apply_route(case, routing.decide_case_route(case, text=f"{subject}\n{case.description}"))
+        decision = routing.decide_case_route(
+            case, text=f"{subject}\n{case.description}", sentiment=data.sentiment, emotion=data.emotion
+        )
+        _apply_route(case, decision)
     _conversations_follow_owner(case)
     sla.start_clocks(case, now)
     repeats.check_new_case(case, at=now)

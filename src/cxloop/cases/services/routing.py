@@ -140,9 +140,10 @@ def _latest_inbound_of_case(case: Case) -> Interaction | None:
     )
 
 
-def facts_for_case(case: Case, text: str = "") -> RouteFacts:
+def facts_for_case(case: Case, text: str = "", *, sentiment: float | None = None, emotion: str = "") -> RouteFacts:
     """A saved case: its goal, category, priority, channel and customer, and the latest message serving it (for
-    sentiment, emotion and detected language)."""
+    sentiment, emotion and detected language). `sentiment` and `emotion` stand in when no message serves the case
+    yet (a survey follow-up carries those of the customer's answer)."""
     message = _latest_inbound_of_case(case)
     return RouteFacts(
         target=RuleTarget.CASES.value,
@@ -152,8 +153,8 @@ def facts_for_case(case: Case, text: str = "") -> RouteFacts:
         category=case.category.key if case.category is not None else "",
         priority=case.priority,
         customer_tier=customer_tier(case.customer),
-        sentiment=message.sentiment if message is not None else None,
-        emotion=message.emotion if message is not None else "",
+        sentiment=message.sentiment if message is not None else sentiment,
+        emotion=message.emotion if message is not None else emotion,
         text=f"{case.subject}\n{text or case.description}",
     )
 
@@ -366,10 +367,13 @@ def _decide(facts: RouteFacts) -> tuple[Queue, RoutingRule | None] | None:
     return (queue, rule) if queue is not None else None
 
 
-def decide_case_route(case: Case, *, text: str = "") -> RouteDecision | None:
+def decide_case_route(
+    case: Case, *, text: str = "", sentiment: float | None = None, emotion: str = ""
+) -> RouteDecision | None:
     """Where a new (saved) case goes and who takes it. Call inside the caller's transaction: it remembers the
-    queue's last assignee. The caller applies the decision and publishes case.assigned."""
-    found = _decide(facts_for_case(case, text))
+    queue's last assignee. The caller applies the decision and publishes case.assigned. `sentiment` and
+    `emotion` are used when no message serves the case (see facts_for_case)."""
+    found = _decide(facts_for_case(case, text, sentiment=sentiment, emotion=emotion))
     if found is None:
         return None
     queue = _locked_queue(found[0]) if transaction.get_connection().in_atomic_block else found[0]
