@@ -252,4 +252,6 @@ class Loop(PublicIdModel):
         indexes = [
             models.Index(fields=["state", "opened_at"], name="feedback_loop_state"),
             models.Index(fields=["owner", "state"], name="feedback_loop_owner"),
+            # The case page asks "is this case a follow-up?" and case events find their loop by the case's id.
+            models.Index(fields=["case_ref"], name="feedback_loop_case"),
         ]
