@@ -10,4 +10,38 @@ class FeedbackConfig(AppConfig):
 
     def ready(self) -> None:
         # Subscribers (survey triggers, closed-loop rules) register here as the services that own them land.
-        return None
+        _register_closed_loop()
+
+
+def _register_closed_loop() -> None:
+    """The closed loop reacts to answers, to staff reaching the customer and to its follow-up case; invitations,
+    answers and loops follow their customer through merges and into the data export."""
+    from cxloop.core.customer_refs import register_customer_reference
+    from cxloop.events.bus import subscribe
+    from cxloop.feedback.services import customer_links, loops
+
+    subscribe("response.received", loops.on_response_received)
+    subscribe("interaction.recorded", loops.on_interaction_recorded)
+    subscribe("message.sent", loops.on_message_sent)
+    subscribe("case.resolved", loops.on_case_resolved)
+    subscribe("case.assigned", loops.on_case_assigned)
+    subscribe("case.merged", loops.on_case_merged)
+    # Invitations first: answers move only where their invitation moved.
+    register_customer_reference(
+        "survey_invitations",
+        customer_links.move_customer_invitations,
+        customer_links.restore_customer_invitations,
+        customer_links.export_customer_invitations,
+    )
+    register_customer_reference(
+        "survey_responses",
+        customer_links.move_customer_responses,
+        customer_links.restore_customer_responses,
+        customer_links.export_customer_responses,
+    )
+    register_customer_reference(
+        "feedback_loops",
+        customer_links.move_customer_loops,
+        customer_links.restore_customer_loops,
+        customer_links.export_customer_loops,
+    )
