@@ -66,6 +66,18 @@ class Thread(PublicIdModel):
         ]
 
 
+# The customer's own words, which text analytics scores: what they send on a written channel, and call notes.
+CUSTOMER_TEXT_CHANNELS = ("email", "sms", "whatsapp", "chat", "social")
+CALL_CHANNEL = "phone"
+
+
+def customer_text_condition() -> models.Q:
+    """Rows whose text is the customer's: inbound on a written channel, or a call (its notes, either direction)."""
+    return models.Q(direction="inbound", channel__in=CUSTOMER_TEXT_CHANNELS) | models.Q(
+        channel=CALL_CHANNEL, direction__in=("inbound", "outbound")
+    )
+
+
 class Interaction(PublicIdModel):
     PUBLIC_ID_PREFIX = "int"
 
@@ -86,10 +98,19 @@ class Interaction(PublicIdModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    text_analysed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When text analytics last scored this row (empty: not yet, or not text)."
+    )
 
     class Meta:
         indexes = [
             models.Index(fields=["customer", "-occurred_at", "-id"], name="interactions_timeline"),
+            # Partial: only the customer's words still to score, so the index stays as small as the backlog.
+            models.Index(
+                fields=["id"],
+                name="interactions_text_pending",
+                condition=models.Q(text_analysed_at__isnull=True) & customer_text_condition(),
+            ),
             models.Index(fields=["channel", "external_id"], name="interactions_external"),
             # Partial: most messages serve no case, and ingest should not pay to index them.
             models.Index(
