@@ -381,7 +381,8 @@ def clean_answers(definition: SurveyDefinition, raw: Any, *, final: bool) -> dic
         if not question.shown(cleaned):
             cleaned.pop(question.id, None)
         elif final and question.required and question.id not in cleaned:
-            errors[f"answers.{question.id}"] = "please answer this question"
+            # An answer refused above keeps its own reason ("must be between 0 and 10"), not "please answer".
+            errors.setdefault(f"answers.{question.id}", "please answer this question")
     if errors:
         raise ValidationError("Some answers are not valid.", fields=errors)
     return cleaned
