@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Q, QuerySet
 
@@ -12,7 +14,7 @@ from cxloop.core.errors import NotFoundError, ValidationError
 from cxloop.core.pagination import Page, paginate
 from cxloop.core.permissions import Perm
 from cxloop.customers.models import Customer
-from cxloop.interactions.models import Channel, Direction, Interaction
+from cxloop.interactions.models import Channel, Direction, Interaction, customer_text_condition
 
 TIMELINE_ORDER = ("-occurred_at", "-id")
 
@@ -86,3 +88,57 @@ def case_timeline(actor: Actor, case_ref: str, *, cursor: str | None = None, lim
         raise ValidationError("A case is required.", fields={"case": "must not be empty"})
     qs = Interaction.objects.filter(case_ref=case_ref).select_related("thread", "customer")
     return paginate(qs, TIMELINE_ORDER, cursor, limit)
+
+
+# --- text analytics: the customer's words still to score ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerText:
+    """What text analytics needs of one row: where the text came from, the text, and the metadata (its kind and
+    any language a channel already knew)."""
+
+    id: int
+    channel: str
+    direction: str
+    summary: str
+    body: str
+    metadata: dict[str, Any]
+
+
+def _texts(since: datetime | None) -> QuerySet[Interaction]:
+    # The same condition as the partial index interactions_text_pending, term for term, so both databases use it.
+    qs = Interaction.objects.filter(Q(text_analysed_at__isnull=True) & customer_text_condition())
+    if since is not None:
+        qs = qs.filter(occurred_at__gte=clock.storable_utc(since, "since"))
+    return qs
+
+
+def texts_to_analyse(
+    actor: Actor,
+    *,
+    limit: int,
+    since: datetime | None = None,
+    newest_first: bool = False,
+    before_id: int | None = None,
+    after_id: int | None = None,
+) -> list[CustomerText]:
+    """Up to `limit` customer texts not scored yet, in id order (newest first if asked), past the given id."""
+    actor.require(Perm.INTERACTIONS_VIEW)
+    qs = _texts(since)
+    if after_id is not None:
+        qs = qs.filter(id__gt=after_id)
+    if before_id is not None:
+        qs = qs.filter(id__lt=before_id)
+    rows = qs.order_by("-id" if newest_first else "id").values_list(
+        "id", "channel", "direction", "summary", "body", "metadata"
+    )[:limit]
+    return [
+        CustomerText(pk, channel, direction, summary, body, metadata if isinstance(metadata, dict) else {})
+        for pk, channel, direction, summary, body, metadata in rows
+    ]
+
+
+def count_texts_to_analyse(actor: Actor, *, since: datetime | None = None) -> int:
+    actor.require(Perm.INTERACTIONS_VIEW)
+    return _texts(since).count()

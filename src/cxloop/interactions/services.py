@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from cxloop.core import clock
 from cxloop.core.actor import Actor
@@ -22,9 +23,17 @@ from cxloop.customers.types import IdentityInput
 from cxloop.events.bus import publish, publish_all
 from cxloop.interactions.conversations import note_inbound, note_outbound
 from cxloop.interactions.events import InteractionRecorded
-from cxloop.interactions.models import Channel, Direction, Interaction, Thread, ThreadStatus
+from cxloop.interactions.models import (
+    Channel,
+    Direction,
+    Interaction,
+    Thread,
+    ThreadStatus,
+    customer_text_condition,
+)
 from cxloop.interactions.types import InboundItem, InteractionInput
 from cxloop.privacy.services import AuditRecord, record_audit, record_audits
+from cxloop.textanalytics import TextAnalysis
 
 MAX_BODY = 200_000
 _FUTURE_TOLERANCE = timedelta(hours=24)
@@ -524,3 +533,78 @@ def _ingest_all(actor: Actor, items: Sequence[InboundItem]) -> BatchResult:
         if pending:  # resolve_batch stopped before an item that may merge customers: the item-by-item way
             _ingest_single(actor, pending.pop(0))
     return BatchResult(results)
+
+
+# --- text analytics: scores stored with the interaction ------------------------------------------------------------
+# Scores are derived data, written by the system (the worker, the backfill command) without an audit entry per row:
+# they change nothing a person said or did, and re-scoring history would flood the trail.
+
+
+@functools.cache
+def _score_sql(vendor: str) -> str:
+    """One row's scores: the four metadata keys are replaced (never merged into old values), the rest kept."""
+    quote, meta = connection.ops.quote_name, Interaction._meta
+    column = {f.name: quote(str(f.column)) for f in meta.concrete_fields}
+    if vendor == "postgresql":
+        merged = f"{column['metadata']} || %s::jsonb"  # shallow: replaces the keys given
+    else:
+        merged = f"json_patch(json_remove({column['metadata']}, '$.emotions', '$.key_phrases'), %s)"
+    return (
+        f"UPDATE {quote(meta.db_table)} SET {column['sentiment']} = %s, {column['emotion']} = %s,"  # noqa: S608
+        f" {column['metadata']} = {merged}, {column['text_analysed_at']} = %s WHERE {column['id']} = %s"
+    )
+
+
+def _score_metadata(analysis: TextAnalysis) -> str:
+    data: dict[str, Any] = {
+        "sentiment_label": analysis.sentiment_label,
+        "emotions": {name: round(float(value), 4) for name, value in analysis.emotions.items()},
+        "key_phrases": list(analysis.key_phrases),
+    }
+    if analysis.language:  # an unknown language leaves what the channel knew (routing reads it)
+        data["language"] = analysis.language
+    return json.dumps(data, allow_nan=False)
+
+
+@transaction.atomic
+def store_text_analyses(
+    actor: Actor, results: Sequence[tuple[int, TextAnalysis | None]], *, at: datetime | None = None
+) -> int:
+    """Store text analytics' results on interactions (by primary key) in one statement per kind of row.
+
+    A result of None marks a row that holds none of the customer's words (an auto-reply, an empty message) as
+    done without scores. Returns how many rows were written.
+    """
+    actor.require(Perm.INTERACTIONS_WRITE)
+    stamp = at or clock.now()
+    scored = [(pk, a) for pk, a in results if a is not None]
+    empty = [pk for pk, a in results if a is None]
+    written = 0
+    if scored:
+        limit = int(Interaction._meta.get_field("emotion").max_length or 30)
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                _score_sql(connection.vendor),
+                [[float(a.sentiment), a.emotion[:limit], _score_metadata(a), stamp, pk] for pk, a in scored],
+            )
+        written += len(scored)
+    if empty:
+        written += Interaction.objects.filter(pk__in=empty).update(text_analysed_at=stamp)
+    return written
+
+
+def mark_texts_for_rescoring(actor: Actor, *, since: datetime | None = None, batch: int = 20_000) -> int:
+    """Put the customer's texts already scored back among those to score (the scores stay until replaced), in
+    id-range batches of their own transactions, so a re-score of all history never holds one huge write."""
+    actor.require(Perm.INTERACTIONS_WRITE)
+    scored = Interaction.objects.filter(customer_text_condition(), text_analysed_at__isnull=False)
+    if since is not None:
+        scored = scored.filter(occurred_at__gte=clock.storable_utc(since, "since"))
+    total, after = 0, 0
+    while True:
+        ids = list(scored.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:batch])
+        if not ids:
+            return total
+        with transaction.atomic():
+            total += Interaction.objects.filter(pk__in=ids).update(text_analysed_at=None)
+        after = ids[-1]

@@ -40,6 +40,7 @@ SCHEDULE: list[Job] = [
     Job("cases.sweep_promises", "cxloop.cases.tasks.sweep_promises", timedelta(minutes=1)),
     Job("cases.sweep_sla", "cxloop.cases.tasks.sweep_sla", timedelta(minutes=1)),
     Job("cases.close_resolved", "cxloop.cases.tasks.close_resolved", timedelta(hours=1)),
+    Job("textanalytics.score_pending", "cxloop.textanalytics.tasks.score_pending_texts", timedelta(minutes=1)),
 ]
 
 

@@ -48,6 +48,7 @@ from cxloop.events.bus import publish
 from cxloop.interactions import conversations
 from cxloop.interactions.models import Channel, Direction, Interaction, Thread, ThreadStatus
 from cxloop.privacy.services import record_audit
+from cxloop.textanalytics import services as text_services
 
 DEFAULT_CAPACITY = 20
 CAPACITY_MAX = 500
@@ -121,11 +122,35 @@ def customer_tier(customer: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _message_language(interaction: Interaction | None, customer: Any) -> str:
-    """Text analytics puts the detected language in the message's metadata; until then, the customer's locale."""
+@dataclass(frozen=True)
+class _TextFacts:
+    sentiment: float | None = None
+    emotion: str = ""
+    language: str = ""
+
+
+def _text_facts(message: Interaction | None) -> _TextFacts:
+    """The message's sentiment, emotion and detected language: as stored by text analytics, or, for a message the
+    worker has not scored yet (the first message of a conversation usually), analysed now, so that a rule on
+    emotion or sentiment holds for the message that starts the work."""
+    if message is None:
+        return _TextFacts()
+    if message.text_analysed_at is not None or message.sentiment is not None:
+        return _TextFacts(message.sentiment, message.emotion)
+    analysis = text_services.analyse_interaction(message)
+    if analysis is None:
+        return _TextFacts()
+    return _TextFacts(analysis.sentiment, analysis.emotion, analysis.language)
+
+
+def _message_language(interaction: Interaction | None, customer: Any, detected_now: str = "") -> str:
+    """Text analytics puts the detected language in the message's metadata; until then, what routing detected on
+    the fly, else the customer's locale."""
     detected = (interaction.metadata or {}).get("language") if interaction is not None else None
     if isinstance(detected, str) and detected.strip():
         return language_of(detected)
+    if detected_now:
+        return language_of(detected_now)
     return language_of(getattr(customer, "locale", "") or "")
 
 
@@ -134,7 +159,7 @@ def _latest_inbound_of_case(case: Case) -> Interaction | None:
         return None
     return (
         Interaction.objects.filter(case_ref=case.public_id, direction=Direction.INBOUND)
-        .only("metadata", "sentiment", "emotion")
+        .only("channel", "direction", "summary", "body", "metadata", "sentiment", "emotion", "text_analysed_at")
         .order_by("-occurred_at", "-id")
         .first()
     )
@@ -145,29 +170,31 @@ def facts_for_case(case: Case, text: str = "", *, sentiment: float | None = None
     sentiment, emotion and detected language). `sentiment` and `emotion` stand in when no message serves the case
     yet (a survey follow-up carries those of the customer's answer)."""
     message = _latest_inbound_of_case(case)
+    scores = _text_facts(message)
     return RouteFacts(
         target=RuleTarget.CASES.value,
         channel=case.source_channel,
-        language=_message_language(message, case.customer),
+        language=_message_language(message, case.customer, scores.language),
         goal=case.goal.key if case.goal_id is not None else "",
         category=case.category.key if case.category is not None else "",
         priority=case.priority,
         customer_tier=customer_tier(case.customer),
-        sentiment=message.sentiment if message is not None else sentiment,
-        emotion=message.emotion if message is not None else emotion,
+        sentiment=scores.sentiment if message is not None else sentiment,
+        emotion=scores.emotion if message is not None else emotion,
         text=f"{case.subject}\n{text or case.description}",
     )
 
 
 def facts_for_conversation(thread: Thread, message: Interaction | None) -> RouteFacts:
     body = (message.body or message.summary) if message is not None else ""
+    scores = _text_facts(message)
     return RouteFacts(
         target=RuleTarget.CONVERSATIONS.value,
         channel=thread.channel,
-        language=_message_language(message, thread.customer),
+        language=_message_language(message, thread.customer, scores.language),
         customer_tier=customer_tier(thread.customer),
-        sentiment=message.sentiment if message is not None else None,
-        emotion=message.emotion if message is not None else "",
+        sentiment=scores.sentiment,
+        emotion=scores.emotion,
         text=f"{thread.subject}\n{body}",
     )
 
