@@ -11,6 +11,7 @@ class FeedbackConfig(AppConfig):
     def ready(self) -> None:
         # Subscribers (survey triggers, closed-loop rules) register here as the services that own them land.
         _register_closed_loop()
+        _register_survey_triggers()
 
 
 def _register_closed_loop() -> None:
@@ -45,3 +46,13 @@ def _register_closed_loop() -> None:
         customer_links.restore_customer_loops,
         customer_links.export_customer_loops,
     )
+
+
+def _register_survey_triggers() -> None:
+    """Survey triggers listen to every event (a set lookup for the names no trigger uses) and to conversations
+    closing (the end of a chat); the customer page gets its "Surveys" panel with the "Send a survey" form."""
+    from cxloop.events.bus import subscribe
+    from cxloop.feedback.services import triggers
+
+    subscribe("*", triggers.on_domain_event)
+    subscribe("conversation.status_changed", triggers.on_conversation_status_changed)

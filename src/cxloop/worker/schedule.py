@@ -41,6 +41,8 @@ SCHEDULE: list[Job] = [
     Job("cases.sweep_sla", "cxloop.cases.tasks.sweep_sla", timedelta(minutes=1)),
     Job("cases.close_resolved", "cxloop.cases.tasks.close_resolved", timedelta(hours=1)),
     Job("textanalytics.score_pending", "cxloop.textanalytics.tasks.score_pending_texts", timedelta(minutes=1)),
+    Job("feedback.send_due_invitations", "cxloop.feedback.tasks.send_due_invitations", timedelta(minutes=1)),
+    Job("feedback.expire_invitations", "cxloop.feedback.tasks.expire_invitations", timedelta(hours=1)),
 ]
 
 
