@@ -139,6 +139,29 @@ def _case(world: World, member: Member) -> dict[str, Any]:
     return {"case_id": world["case"].public_id}
 
 
+def _feedback_loop(world: World, member: Member) -> dict[str, Any]:
+    """A follow-up of an NPS 2 from the world's customer (opened when a loop operation names it)."""
+    from cxloop.feedback.services import loops as loop_services
+    from tests.feedback.factories import InvitationFactory, ResponseFactory
+
+    invitation = InvitationFactory(customer=world["customer"])
+    loop = loop_services.open_loop(Actor.system("test"), ResponseFactory(invitation=invitation, score=2))
+    assert loop is not None
+    return {"loop_id": loop.public_id}
+
+
+def _loop_rule(world: World, member: Member) -> dict[str, Any]:
+    from cxloop.feedback.models import LoopRule
+
+    return {"rule_id": LoopRule.objects.order_by("position").values_list("public_id", flat=True)[0]}
+
+
+def _loop_rule_order(world: World) -> dict[str, Any]:
+    from cxloop.feedback.models import LoopRule
+
+    return {"ids": list(LoopRule.objects.order_by("-position").values_list("public_id", flat=True))}
+
+
 def _case_task(world: World, member: Member) -> dict[str, Any]:
     return {"case_id": world["case"].public_id, "task_id": world["case_task"].pk}
 
@@ -550,6 +573,30 @@ ACCESS: dict[tuple[str, str], Rule] = {
         frozenset({Perm.CASES_VIEW, Perm.CASES_CONFIGURE}), _sla, body=lambda w: {"calendar": w["sla_calendar"].pk}
     ),
     ("GET", "/api/v1/cases/{case_id}/sla"): Rule(frozenset({Perm.CASES_VIEW}), _sla),
+    # the closed loop: follow-ups and loop rules
+    ("GET", "/api/v1/feedback/loops"): Rule(frozenset({Perm.FEEDBACK_VIEW})),
+    ("GET", "/api/v1/feedback/loops/metrics"): Rule(frozenset({Perm.FEEDBACK_VIEW})),
+    ("GET", "/api/v1/feedback/loops/{loop_id}"): Rule(frozenset({Perm.FEEDBACK_VIEW}), _feedback_loop),
+    ("POST", "/api/v1/feedback/loops/{loop_id}/contact"): Rule(
+        frozenset({Perm.FEEDBACK_VIEW, Perm.CASES_WORK}), _feedback_loop
+    ),
+    ("POST", "/api/v1/feedback/loops/{loop_id}/close"): Rule(
+        frozenset({Perm.FEEDBACK_VIEW, Perm.CASES_WORK}), _feedback_loop, body=lambda w: {"outcome": "recovered"}
+    ),
+    ("GET", "/api/v1/feedback/loop-rules"): Rule(frozenset({Perm.FEEDBACK_VIEW})),
+    ("POST", "/api/v1/feedback/loop-rules"): Rule(
+        frozenset({Perm.FEEDBACK_MANAGE}), body=lambda w: {"name": "Low CES", "conditions": {"kinds": ["ces"]}}
+    ),
+    ("PUT", "/api/v1/feedback/loop-rules/order"): Rule(
+        frozenset({Perm.FEEDBACK_VIEW, Perm.FEEDBACK_MANAGE}), body=_loop_rule_order
+    ),
+    ("GET", "/api/v1/feedback/loop-rules/{rule_id}"): Rule(frozenset({Perm.FEEDBACK_VIEW}), _loop_rule),
+    ("PATCH", "/api/v1/feedback/loop-rules/{rule_id}"): Rule(
+        frozenset({Perm.FEEDBACK_VIEW, Perm.FEEDBACK_MANAGE}), _loop_rule, body=lambda w: {"is_active": False}
+    ),
+    ("DELETE", "/api/v1/feedback/loop-rules/{rule_id}"): Rule(
+        frozenset({Perm.FEEDBACK_VIEW, Perm.FEEDBACK_MANAGE}), _loop_rule
+    ),
 }
 
 
@@ -612,6 +659,16 @@ def _fingerprint() -> tuple[Any, ...]:
         CaseTemplateTask.objects.count(),
         list(ChannelCaseSetting.objects.order_by("pk").values_list("pk", "opens_cases")),
         list(Macro.objects.order_by("pk").values_list("pk", "name", "is_active")),
+        *_feedback_loop_fingerprint(),
+    )
+
+
+def _feedback_loop_fingerprint() -> tuple[Any, ...]:
+    from cxloop.feedback.models import Loop, LoopRule
+
+    return (
+        list(Loop.objects.order_by("pk").values_list("pk", "state", "outcome", "contacted_at", "closed_at")),
+        list(LoopRule.objects.order_by("pk").values_list("pk", "name", "position", "is_active", "conditions")),
     )
 
 
