@@ -36,25 +36,23 @@ from cxloop.feedback.definitions import (
     Question,
     SurveyDefinition,
     clean_answers,
-    parse_definition,
-    translated,
 )
-from cxloop.feedback.errors import (
-    AlreadyAnsweredError,
-    SurveyLinkExpiredError,
-    SurveyLinkInvalidError,
-    SurveyNotActiveError,
-)
+from cxloop.feedback.errors import AlreadyAnsweredError
 from cxloop.feedback.events import ResponseReceived
-from cxloop.feedback.links import invitation_id_for_token
-from cxloop.feedback.models import Invitation, InvitationStatus, Response, Survey, SurveyStatus
+from cxloop.feedback.models import Invitation, InvitationStatus, Response, Survey
+from cxloop.feedback.queries.responses import (
+    OpenedSurvey,
+    check_answerable,
+    definition_of,
+    invitation_for_token,
+    locale_of,
+)
 from cxloop.interactions import services as interaction_services
 from cxloop.interactions.models import Channel, Direction
 from cxloop.interactions.types import InteractionInput
 from cxloop.privacy.services import record_audit
 
 SUMMARY_COMMENT_CHARS = 120
-_NEVER_SENT = (InvitationStatus.SCHEDULED, InvitationStatus.SKIPPED)
 
 
 @dataclass(frozen=True)
@@ -94,52 +92,6 @@ def _for_survey(actor: Actor, survey: Survey) -> Actor:
         permissions=actor.permissions,
         source=f"survey {survey.key}",
     )
-
-
-@dataclass(frozen=True)
-class OpenedSurvey:
-    """What the survey page shows: the invitation, its questions in the customer's language, the answers kept so
-    far, and why a one-click score was not kept (empty when it was, or when there was none)."""
-
-    invitation: Invitation
-    definition: SurveyDefinition
-    answers: dict[str, Any]
-    locale: str
-    score_error: str = ""
-
-
-def locale_of(invitation: Invitation) -> str:
-    return invitation.locale or invitation.customer.locale or invitation.survey.default_locale
-
-
-def definition_of(invitation: Invitation) -> SurveyDefinition:
-    survey = invitation.survey
-    return parse_definition(
-        translated(survey.definition, survey.translations, locale_of(invitation)),
-        kind=survey.kind,
-    )
-
-
-def invitation_for_token(token: str, *, lock: bool = False) -> Invitation:
-    """The invitation a link names; SurveyLinkInvalidError for a forged link or one that was never sent."""
-    public_id = invitation_id_for_token(token)
-    rows = Invitation.objects.select_related("survey", "customer")
-    if lock:
-        rows = rows.select_for_update(of=("self",))
-    invitation = rows.filter(public_id=public_id).first()
-    if invitation is None or invitation.status in _NEVER_SENT:
-        raise SurveyLinkInvalidError("This survey link is not valid.")
-    return invitation
-
-
-def check_answerable(invitation: Invitation) -> None:
-    """An answered invitation says so first (the customer has nothing left to do), then expiry, then the survey."""
-    if invitation.status == InvitationStatus.ANSWERED or Response.objects.filter(invitation=invitation).exists():
-        raise AlreadyAnsweredError("We already have your answer to this survey. Thank you.")
-    if invitation.status == InvitationStatus.EXPIRED or invitation.expires_at <= clock.now():
-        raise SurveyLinkExpiredError("This survey link has expired.")
-    if invitation.survey.status == SurveyStatus.ARCHIVED:
-        raise SurveyNotActiveError("This survey is closed and takes no more answers.")
 
 
 def _valid_part(definition: SurveyDefinition, raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
