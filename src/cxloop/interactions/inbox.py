@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.fields.json import KT
 
 from cxloop.accounts.models import Team, User
 from cxloop.core.actor import Actor
@@ -27,6 +28,8 @@ DEFAULT_STATUSES = (ThreadStatus.OPEN.value, ThreadStatus.WAITING.value)
 ASSIGNED_CHOICES = ("mine", "unassigned", "anyone")
 # Roles that answer customers, and so may be given a conversation.
 ASSIGNABLE_ROLES = (Role.AGENT.value, Role.SUPERVISOR.value, Role.ADMIN.value)
+# What text analytics calls the customer's latest message (metadata "sentiment_label"); the inbox filters on it.
+SENTIMENTS = ("negative", "neutral", "positive")
 
 
 @dataclass(frozen=True)
@@ -38,16 +41,20 @@ class InboxFilters:
     assigned: str = "anyone"
     team: int | None = None
     text: str = ""
+    sentiment: str = ""  # negative, neutral or positive: that of the customer's latest message
 
 
 @dataclass
 class ConversationRow:
-    """One line of the inbox: the conversation and the newest thing said in it."""
+    """One line of the inbox: the conversation, the newest thing said in it, and what text analytics read in
+    the customer's latest message (empty until it is scored)."""
 
     thread: Thread
     preview: str
     preview_direction: str
     preview_at: datetime | None
+    customer_sentiment: str = ""
+    customer_emotion: str = ""
 
     @property
     def awaiting_reply(self) -> bool:
@@ -80,6 +87,8 @@ def _check(filters: InboxFilters) -> None:
         errors["status"] = f"must be among {', '.join(ThreadStatus.values)}"
     if len(filters.text) > 200:
         errors["q"] = "must be at most 200 characters"
+    if filters.sentiment and filters.sentiment not in SENTIMENTS:
+        errors["sentiment"] = f"must be one of {', '.join(SENTIMENTS)}"
     if errors:
         raise ValidationError("The inbox filters are not valid.", fields=errors)
 
@@ -108,7 +117,20 @@ def _previews(qs: QuerySet[Thread]) -> QuerySet[Thread]:
         preview=Subquery(newest.values("summary")[:1]),
         preview_direction=Subquery(newest.values("direction")[:1]),
         preview_at=Subquery(newest.values("occurred_at")[:1]),
+        customer_emotion=Subquery(_latest_from_customer().values("emotion")[:1]),
     )
+
+
+def _latest_from_customer() -> QuerySet[Interaction]:
+    """The customer's newest message in each conversation, as text analytics scored it."""
+    return Interaction.objects.filter(thread=OuterRef("pk"), direction=Direction.INBOUND).order_by(
+        "-occurred_at", "-id"
+    )
+
+
+def _customer_sentiment(qs: QuerySet[Thread]) -> QuerySet[Thread]:
+    label = _latest_from_customer().annotate(label=KT("metadata__sentiment_label")).values("label")[:1]
+    return qs.annotate(customer_sentiment=Subquery(label))
 
 
 def conversations(actor: Actor, filters: InboxFilters) -> QuerySet[Thread]:
@@ -124,6 +146,8 @@ def conversations(actor: Actor, filters: InboxFilters) -> QuerySet[Thread]:
     text = filters.text.strip()
     if text:
         qs = qs.filter(Q(subject__icontains=text) | Q(customer__name__icontains=text))
+    if filters.sentiment:
+        qs = _customer_sentiment(qs).filter(Q(customer_sentiment=filters.sentiment))
     return qs
 
 
@@ -131,6 +155,8 @@ def list_conversations(
     actor: Actor, filters: InboxFilters, *, cursor: str | None = None, limit: int = 25
 ) -> ConversationPage:
     qs = _previews(conversations(actor, filters)).select_related("customer", "assigned_to", "team")
+    if not filters.sentiment:
+        qs = _customer_sentiment(qs)
     page = paginate(qs, INBOX_ORDER, cursor, limit)
     rows = [
         ConversationRow(
@@ -138,6 +164,8 @@ def list_conversations(
             preview=getattr(thread, "preview", None) or "",
             preview_direction=getattr(thread, "preview_direction", None) or "",
             preview_at=getattr(thread, "preview_at", None),
+            customer_sentiment=getattr(thread, "customer_sentiment", None) or "",
+            customer_emotion=getattr(thread, "customer_emotion", None) or "",
         )
         for thread in page.items
     ]

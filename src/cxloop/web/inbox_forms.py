@@ -38,6 +38,11 @@ class InboxFilterForm(FastWidgetsMixin, forms.Form):
     assigned = forms.CharField(max_length=150, required=False, label="Assigned")
     channel = forms.ChoiceField(choices=_CONVERSATION_CHANNELS, required=False, label="Channel")
     team = forms.TypedChoiceField(choices=[], coerce=int, empty_value=None, required=False, label="Team")
+    sentiment = forms.ChoiceField(
+        choices=[("", "Any"), ("negative", "Negative"), ("neutral", "Neutral"), ("positive", "Positive")],
+        required=False,
+        label="Customer's latest message",
+    )
 
     def __init__(self, *args: object, team_choices: Iterable[tuple[int, str]] = (), **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -51,6 +56,7 @@ class InboxFilterForm(FastWidgetsMixin, forms.Form):
             assigned=(data.get("assigned") or "anyone").strip(),
             team=data.get("team"),
             text=data.get("q") or "",
+            sentiment=data.get("sentiment") or "",
         )
 
 

@@ -61,6 +61,10 @@ class Bubble:
     status_label: str = ""
     reason: str = ""
     message_id: str = ""
+    # What text analytics read in the customer's words (empty until the message is scored).
+    sentiment: float | None = None
+    sentiment_label: str = ""
+    emotion: str = ""
 
     @property
     def is_problem(self) -> bool:
@@ -161,7 +165,17 @@ def interaction_bubble(
         attachments=attachments,
     )
     _status(bubble, message)
+    _scores(bubble, interaction)
     return bubble
+
+
+def _scores(bubble: Bubble, interaction: Interaction) -> None:
+    if interaction.text_analysed_at is None or interaction.sentiment is None:
+        return
+    label = interaction.metadata.get("sentiment_label") if isinstance(interaction.metadata, dict) else None
+    bubble.sentiment = interaction.sentiment
+    bubble.sentiment_label = label if isinstance(label, str) else ""
+    bubble.emotion = interaction.emotion
 
 
 def pending_bubble(message: OutboundMessage) -> Bubble:
