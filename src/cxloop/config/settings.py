@@ -217,6 +217,10 @@ CXLOOP_BASE_URL = env_str("CXLOOP_BASE_URL", "http://127.0.0.1:8000")
 # Survey fatigue: at most one survey invitation per customer in this many days, whatever the survey (0: no limit).
 CXLOOP_SURVEY_FATIGUE_DAYS = env_int("CXLOOP_SURVEY_FATIGUE_DAYS", 30)
 
+# --- Text analytics (docs/text-analytics.md) -----------------------------------------------------
+# Languages the language detection chooses among (ISO 639-1); fewer is more accurate on short texts and cheaper.
+CXLOOP_TEXT_LANGUAGES = env_list("CXLOOP_TEXT_LANGUAGES", ["en", "de", "fr", "es", "nl", "it", "pt"])
+
 # --- SMS and WhatsApp channels (docs/channels/sms-whatsapp.md) ----------------------------------
 # Public https URL the providers reach this instance at (webhook signatures are computed over it and
 # Twilio's StatusCallback is built from it). Empty: the URL of the request as Django sees it.

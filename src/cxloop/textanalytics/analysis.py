@@ -17,10 +17,10 @@ from cxloop.textanalytics import phrases, vader
 from cxloop.textanalytics.emotions import EMOTIONS
 
 # Compound scores inside the band are "neutral". Chosen by maximising macro-F1 on the calibration half of
-# data/sentiment_labelled.csv (bench/textanalytics.py --calibrate prints the search); VADER's own default is
+# sentiment_labelled.csv (bench/textanalytics.py --calibrate prints the search); VADER's own default is
 # ±0.05. Customer-support requests often carry politeness ("thanks", "please help") that VADER scores positive,
 # which is why the upper threshold sits well above VADER's.
-NEUTRAL_BAND = (-0.05, 0.05)
+NEUTRAL_BAND = (-0.05, 0.65)
 
 __all__ = ["EMOTIONS", "NEUTRAL_BAND", "TextAnalysis", "analyse", "analyse_many", "label", "score"]
 

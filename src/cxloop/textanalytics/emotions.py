@@ -1,4 +1,4 @@
-"""Emotions in a customer's words, from cxloop's own lexicon (data/emotion_lexicon.csv, AGPL-3.0 as the project).
+"""Emotions in a customer's words, from cxloop's own lexicon (emotion_lexicon.csv, AGPL-3.0 as the project).
 
 Lexicon-based on purpose: it explains itself (an agent can see which words made a message "angry"), costs a few
 microseconds, and its licence lets us ship it (NRC EmoLex, the usual choice, is licensed for research only).
@@ -6,7 +6,7 @@ It runs on VADER's split of the text (`vader.Words`), so a text is split once fo
 
 Rules, in the order they apply to each word:
 - a phrase of the lexicon starting at the word wins over the word alone ("still waiting", "third time");
-- a negation within the three words before (in the same clause) cancels the word: "not happy" gives no joy.
+- a negation within the four words before (in the same clause) cancels the word: "not happy" gives no joy.
   Phrases that hold their own negation ("doesn't work", "no one answers") are not cancelled;
 - a booster before the word ("very", "so", "extremely") raises it by 30%, a dampener ("slightly") lowers it;
 - a word in CAPITALS among lower-case words raises it by 25%; each "!" (up to three) raises anger,
@@ -27,6 +27,7 @@ from cxloop.textanalytics.vader import B_INCR, BOOSTER_DICT, NEGATE, Words
 
 EMOTIONS = ("anger", "frustration", "fear", "sadness", "joy", "surprise")
 MIN_STRENGTH = 0.25
+NEGATION_WINDOW = 4  # words after a negation that it cancels ("don't think it's very cool")
 BOOST = 1.3
 DAMPEN = 0.6
 CAPITALS = 1.25
@@ -64,7 +65,7 @@ def lexicon() -> EmotionLexicon:
     words: dict[str, list[tuple[str, float]]] = defaultdict(list)
     prefixes: dict[str, list[tuple[str, float]]] = defaultdict(list)
     phrases: dict[tuple[str, ...], list[tuple[str, float]]] = defaultdict(list)
-    text = resources.files("cxloop.textanalytics").joinpath("data/emotion_lexicon.csv").read_text(encoding="utf-8")
+    text = resources.files("cxloop.textanalytics").joinpath("emotion_lexicon.csv").read_text(encoding="utf-8")
     rows = csv.DictReader(line for line in text.splitlines() if line and not line.startswith("#"))
     for row in rows:
         term, emotion, weight = row["term"].strip().lower(), row["emotion"].strip(), float(row["weight"])
@@ -164,7 +165,7 @@ def emotions(split_text: Words) -> dict[str, float]:
             phrase, end = found
             hits, negated = phrase.hits, negated and not phrase.has_negation
         elif word.negator:
-            negated_until = i + 3
+            negated_until = i + NEGATION_WINDOW
         if hits and not negated:
             factor = _modifier(split_text, i)
             for emotion, weight in hits:

@@ -4,7 +4,7 @@ Candidate phrases are the runs of words between stopwords and punctuation; a wor
 shares phrases with, itself included) over its frequency, a phrase the sum of its words' scores. RAKE needs no
 training data and no corpus statistics, so it works on one message alone, and its phrases are the customer's own
 words, which is what driver analysis and the inbox show. The stopword lists ship with the package
-(data/stopwords_<language>.txt), so nothing is downloaded at run time; a language without a list gets no phrases.
+(stopwords_<language>.txt), so nothing is downloaded at run time; a language without a list gets no phrases.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def stopwords(language: str) -> frozenset[str]:
     """The shipped stopword list of `language` (ISO 639-1), empty when there is none."""
     if not language.isalpha():
         return frozenset()
-    path = resources.files("cxloop.textanalytics").joinpath(f"data/stopwords_{language}.txt")
+    path = resources.files("cxloop.textanalytics").joinpath(f"stopwords_{language}.txt")
     if not path.is_file():
         return frozenset()
     lines = path.read_text(encoding="utf-8").splitlines()
