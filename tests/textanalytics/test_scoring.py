@@ -143,12 +143,15 @@ def test_scores_replace_old_ones_and_an_unknown_language_keeps_the_channels():
         sentiment=0.8, sentiment_label="positive", emotions={"joy": 0.7}, emotion="joy", language=""
     )
 
+    at = clock.now() - timedelta(minutes=5)
+
     # when
-    interaction_services.store_text_analyses(Actor.system("test"), [(row.pk, analysis)])
+    interaction_services.store_text_analyses(Actor.system("test"), [(row.pk, analysis)], at=at)
 
     # then: the emotions are the new ones (not merged with the old), the rest of the metadata is kept
     row.refresh_from_db()
-    assert (row.sentiment, row.emotion) == (0.8, "joy")
+    assert (row.sentiment, row.emotion, row.text_analysed_at) == (0.8, "joy", at)
+    assert Interaction.objects.filter(text_analysed_at__lt=at + timedelta(seconds=1), pk=row.pk).exists()
     assert row.metadata == {
         "language": "en",
         "widget": "v2",

@@ -577,6 +577,7 @@ def store_text_analyses(
     """
     actor.require(Perm.INTERACTIONS_WRITE)
     stamp = at or clock.now()
+    written_at = connection.ops.adapt_datetimefield_value(stamp)  # the raw statement below needs the column's form
     scored = [(pk, a) for pk, a in results if a is not None]
     empty = [pk for pk, a in results if a is None]
     written = 0
@@ -585,7 +586,7 @@ def store_text_analyses(
         with connection.cursor() as cursor:
             cursor.executemany(
                 _score_sql(connection.vendor),
-                [[float(a.sentiment), a.emotion[:limit], _score_metadata(a), stamp, pk] for pk, a in scored],
+                [[float(a.sentiment), a.emotion[:limit], _score_metadata(a), written_at, pk] for pk, a in scored],
             )
         written += len(scored)
     if empty:
