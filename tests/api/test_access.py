@@ -150,6 +150,23 @@ def _feedback_loop(world: World, member: Member) -> dict[str, Any]:
     return {"loop_id": loop.public_id}
 
 
+def _survey_answers(world: World) -> dict[str, Any]:
+    """Answers to a fresh NPS invitation of the world's customer (made when the operation names it)."""
+    from cxloop.feedback.definitions import standard_definition
+    from cxloop.feedback.links import invitation_token
+    from tests.feedback.factories import InvitationFactory, SurveyFactory
+
+    survey = SurveyFactory(key="nps-access", kind="nps", definition=standard_definition("nps"))
+    invitation = InvitationFactory(customer=world["customer"], survey=survey)
+    return {"token": invitation_token(invitation.public_id), "answers": {"score": 9, "comment": "Quick and kind"}}
+
+
+def _survey_response(world: World, member: Member) -> dict[str, Any]:
+    from tests.feedback.factories import InvitationFactory, ResponseFactory
+
+    return {"response_id": ResponseFactory(invitation=InvitationFactory(customer=world["customer"])).public_id}
+
+
 def _loop_rule(world: World, member: Member) -> dict[str, Any]:
     from cxloop.feedback.models import LoopRule
 
@@ -574,6 +591,8 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/api/v1/cases/{case_id}/sla"): Rule(frozenset({Perm.CASES_VIEW}), _sla),
     # the closed loop: follow-ups and loop rules
+    ("POST", "/api/v1/surveys/responses"): Rule(frozenset({Perm.FEEDBACK_SEND}), body=_survey_answers),
+    ("GET", "/api/v1/surveys/responses/{response_id}"): Rule(frozenset({Perm.FEEDBACK_VIEW}), _survey_response),
     ("GET", "/api/v1/feedback/loops"): Rule(frozenset({Perm.FEEDBACK_VIEW})),
     ("GET", "/api/v1/feedback/loops/metrics"): Rule(frozenset({Perm.FEEDBACK_VIEW})),
     ("GET", "/api/v1/feedback/loops/{loop_id}"): Rule(frozenset({Perm.FEEDBACK_VIEW}), _feedback_loop),
@@ -660,6 +679,7 @@ def _fingerprint() -> tuple[Any, ...]:
         list(ChannelCaseSetting.objects.order_by("pk").values_list("pk", "opens_cases")),
         list(Macro.objects.order_by("pk").values_list("pk", "name", "is_active")),
         *_feedback_loop_fingerprint(),
+        *_survey_response_fingerprint(),
     )
 
 
@@ -669,6 +689,15 @@ def _feedback_loop_fingerprint() -> tuple[Any, ...]:
     return (
         list(Loop.objects.order_by("pk").values_list("pk", "state", "outcome", "contacted_at", "closed_at")),
         list(LoopRule.objects.order_by("pk").values_list("pk", "name", "position", "is_active", "conditions")),
+    )
+
+
+def _survey_response_fingerprint() -> tuple[Any, ...]:
+    from cxloop.feedback.models import Invitation, Response
+
+    return (
+        list(Response.objects.order_by("pk").values_list("pk", "score", "comment")),
+        list(Invitation.objects.order_by("pk").values_list("pk", "status", "partial_answers")),
     )
 
 
