@@ -69,7 +69,9 @@ def test_one_answer_has_a_mean_but_no_interval():
     assert mean_stats({4: 1}) == score_queries.Stats(4.0, None, None)
 
 
-@pytest.mark.parametrize(("df", "expected"), [(1, 12.7062), (30, 2.0423), (40, 2.0211), (100, 1.9840), (10_000, 1.9602)])
+@pytest.mark.parametrize(
+    ("df", "expected"), [(1, 12.7062), (30, 2.0423), (40, 2.0211), (100, 1.9840), (10_000, 1.9602)]
+)
 def test_t_quantile(df, expected):
     assert t95(df) == pytest.approx(expected, abs=1e-4)
 

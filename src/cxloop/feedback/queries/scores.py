@@ -30,7 +30,7 @@ from django.db.models.functions import Trunc
 from cxloop.core.actor import Actor
 from cxloop.core.errors import ValidationError
 from cxloop.core.permissions import Perm
-from cxloop.feedback.models import Invitation, Response
+from cxloop.feedback.models import Invitation, Response, Survey
 
 SCALES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
 KINDS = tuple(SCALES)
@@ -319,3 +319,17 @@ def scores(actor: Actor, filters: ScoreFilters) -> ScoreReport:
         response_rate=overall,
         response_rates=rates,
     )
+
+
+@dataclass(frozen=True)
+class SurveyOption:
+    key: str
+    name: str
+    kind: str
+
+
+def survey_options(actor: Actor) -> list[SurveyOption]:
+    """Every survey that is not a draft, for the analytics filters (archived ones still have answers)."""
+    actor.require(Perm.FEEDBACK_VIEW)
+    rows = Survey.objects.exclude(status="draft").order_by("name", "key").values_list("key", "name", "kind")
+    return [SurveyOption(key, name, kind) for key, name, kind in rows]
