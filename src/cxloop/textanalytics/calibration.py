@@ -68,8 +68,8 @@ class Report:
 
 def report(truths: Sequence[str], predictions: Sequence[str]) -> Report:
     confusion = {t: dict.fromkeys(LABELS, 0) for t in LABELS}
-    for truth, predicted in zip(truths, predictions, strict=True):
-        confusion[truth][predicted] += 1
+    for truth, guess in zip(truths, predictions, strict=True):
+        confusion[truth][guess] += 1
     f1 = {}
     for label in LABELS:
         tp = confusion[label][label]
