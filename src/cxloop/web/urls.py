@@ -22,6 +22,7 @@ from cxloop.web.views import (
     suppressions,
     timeline,
 )
+from cxloop.web.views import feedback_loops as loop_views
 from cxloop.web.views import notifications as notification_views
 from cxloop.web.views import promises as promise_views
 
@@ -168,4 +169,16 @@ urlpatterns += [
     path("feedback/", feedback_analytics.dashboard, name="feedback-dashboard"),
     path("feedback/verbatims/", feedback_analytics.verbatims, name="feedback-verbatims"),
     path("feedback/drivers/", feedback_analytics.drivers, name="feedback-drivers"),
+]
+
+# the closed loop: follow-ups (also on the follow-up case's page) and the follow-up rules
+_loop = "feedback/loops/<str:loop_id>/"
+urlpatterns += [
+    path("feedback/loops/", loop_views.loop_list, name="feedback-loops"),
+    path(_loop, loop_views.loop_detail, name="feedback-loop"),
+    path(_loop + "contact/", loop_views.loop_contact, name="feedback-loop-contact"),
+    path(_loop + "close/", loop_views.loop_close, name="feedback-loop-close"),
+    path("feedback/loop-rules/", loop_views.rule_list, name="feedback-loop-rules"),
+    path("feedback/loop-rules/<str:rule_id>/", loop_views.rule_detail, name="feedback-loop-rule"),
+    path("feedback/loop-rules/<str:rule_id>/<slug:action>/", loop_views.rule_action, name="feedback-loop-rule-action"),
 ]

@@ -27,7 +27,7 @@ from cxloop.core.actor import Actor
 from cxloop.core.errors import NotFoundError, ValidationError
 from cxloop.core.pagination import Page, paginate
 from cxloop.core.permissions import Perm
-from cxloop.feedback.models import Loop, LoopOutcome, LoopRule, LoopState
+from cxloop.feedback.models import Loop, LoopOutcome, LoopRule, LoopState, Survey
 
 ACTIVE_STATES = (LoopState.OPEN.value, LoopState.CONTACTED.value)
 STATE_FILTERS = ("", "active", *LoopState.values)
@@ -131,6 +131,15 @@ def get_rule(actor: Actor, public_id: str) -> LoopRule:
     if found is None:
         raise NotFoundError(f"No follow-up rule {public_id}.")
     return found
+
+
+def survey_choices(actor: Actor) -> list[tuple[str, str]]:
+    """(key, name) of every survey, for the rules form's "surveys" condition."""
+    actor.require(Perm.FEEDBACK_VIEW)
+    return [
+        (key, f"{name} ({kind.upper()})")
+        for key, name, kind in Survey.objects.order_by("name").values_list("key", "name", "kind")
+    ]
 
 
 def rule_choices(actor: Actor) -> list[tuple[str, str]]:
