@@ -398,3 +398,36 @@ def test_handing_the_case_over_hands_the_loop_over(ann, alice, bob, deliver, dja
         case_services.assign_case(bob.actor, case, owner=bob.user, note="Bob knows Ann")
 
     assert Loop.objects.get(pk=loop.pk).owner == bob.user
+
+
+# --- end to end: the real answer path -----------------------------------------------------------------------------
+
+
+def test_an_angry_nps_answer_submitted_through_its_link_opens_the_follow_up(alice, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
+    from cxloop.feedback.definitions import standard_definition
+    from cxloop.feedback.links import invitation_token
+    from cxloop.feedback.services import responses
+    from tests.customers.factories import CustomerFactory
+    from tests.feedback.factories import InvitationFactory, SurveyFactory
+
+    survey = SurveyFactory(key="nps-after-case", kind="nps", definition=standard_definition("nps"))
+    customer = CustomerFactory(name="Ann Lee")
+    invitation = InvitationFactory(survey=survey, customer=customer, agent=alice.user, channel="email")
+    comment = "Terrible service. I waited three weeks and nobody called me back. I am furious!"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = responses.submit_response(
+            responses.respondent_actor("203.0.113.9"),
+            invitation_token(invitation.public_id),
+            {"score": 3, "comment": comment},
+        )
+
+    loop = Loop.objects.get(response=response)
+    case = Case.objects.get(public_id=loop.case_ref)
+    assert response.sentiment is not None
+    assert response.sentiment < -0.5
+    assert (loop.owner, case.owner, case.subject) == (alice.user, alice.user, "Follow up: NPS 3 from Ann Lee")
+    assert comment in case.description
+    assert f"Sentiment: {response.sentiment:+.2f} (negative)" in case.description
+    assert response.emotion == "anger"
+    assert "Emotion: anger" in case.description
