@@ -616,6 +616,9 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/v1/feedback/loop-rules/{rule_id}"): Rule(
         frozenset({Perm.FEEDBACK_VIEW, Perm.FEEDBACK_MANAGE}), _loop_rule
     ),
+    ("GET", "/api/v1/feedback/scores"): Rule(frozenset({Perm.FEEDBACK_VIEW}), query="?kind=nps&group_by=period"),
+    ("GET", "/api/v1/feedback/verbatims"): Rule(frozenset({Perm.FEEDBACK_VIEW}), query="?band=detractor"),
+    ("GET", "/api/v1/feedback/drivers"): Rule(frozenset({Perm.FEEDBACK_VIEW}), query="?kind=csat"),
 }
 
 
