@@ -6,7 +6,8 @@
 - (c) email: inbound through the real SMTP server against bare aiosmtpd, outbound distribution against
   Django's SMTP backend alone, to a local sink; on SQLite and on PostgreSQL;
 - (d) cases on PostgreSQL: queue views, the case page, the SLA and promise sweeps, over 100k cases by
-  default and 1M with BENCH_SIZE=large (generated once per size, reused).
+  default and 1M with BENCH_SIZE=large (generated once per size, reused);
+- (e) text analytics on one core: scoring against the raw VADER call, analyse(), accuracy on the labelled set.
 
 Settings (environment): BENCH_SIZE=small|large, BENCH_ITEMS (ingest items, default 20000), BENCH_BATCH
 (default 500), BENCH_SAMPLES (query samples, default 1000), BENCH_API=1 to also time the queries through
@@ -96,6 +97,18 @@ def summary(results: list[dict[str, Any]]) -> None:
                     print(f"{label:<44}{figure:>22}{target:>24}{ratio:>9.2f}{rss:>11}")
         elif r["bench"] == "email":
             email_rows(r, rss)
+        elif r["bench"] == "textanalytics":
+            t = r["throughput"]
+            label, figure = f"(e) text scoring, {t['texts']:,} texts, 1 core", f"{t['score_per_s']:,} texts/s"
+            print(
+                f"{label:<44}{figure:>22}{'VADER ' + format(t['raw_per_s'], ',') + '/s':>24}{t['ratio']:>9.3f}{rss:>11}"
+            )
+            label, figure = "(e) analyse() with language, phrases", f"{t['analyse_per_s']:,} texts/s"
+            print(f"{label:<44}{figure:>22}{'same VADER baseline':>24}{t['analyse_per_s'] / t['raw_per_s']:>9.3f}")
+            a = r["accuracy"]["calibrated"]
+            label, figure = "(e) sentiment, evaluation half", f"acc {a['accuracy']:.3f} mF1 {a['macro_f1']:.3f}"
+            d = r["accuracy"]["VADER default"]
+            print(f"{label:<44}{figure:>22}{'±0.05: ' + format(d['accuracy'], '.3f'):>24}")
         elif r["bench"] == "cases":
             for row in r["queries"]:
                 label = f"(d) {row['label']} p95, {r['cases']:,} cases"
@@ -107,6 +120,7 @@ def summary(results: list[dict[str, Any]]) -> None:
                 print(f"{label:<44}{figure:>22}{'< 10 s':>24}{seconds / 10:>9.2f}")
     print("ratio: (a) service items/s divided by raw items/s (higher is better); (b), (d) p95 (or seconds) divided")
     print("       by the target (lower is better);")
+    print("       (e) cxloop texts/s divided by raw VADER texts/s on the same texts (higher is better);")
     print("       (c) cxloop messages/s divided by the faster of the two ceiling runs (higher is better)")
     print("raw: (a) the same rows inserted with COPY / executemany; (b) the p95 of the same read as one SQL statement")
 
@@ -142,6 +156,7 @@ def main() -> None:
         run_step("(a) ingest on SQLite", ["ingest.py", "--db", "sqlite", "--items", items, "--batch", batch])
     )
     results.append(run_step("(c) email on SQLite", ["email_channel.py", "--db", "sqlite", *email]))
+    results.append(run_step("(e) text analytics on one core", ["textanalytics.py"]))
     if postgres_reachable():
         results.append(
             run_step("(a) ingest on PostgreSQL", ["ingest.py", "--db", "postgres", "--items", items, "--batch", batch])

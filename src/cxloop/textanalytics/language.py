@@ -11,6 +11,7 @@ Figures in docs/text-analytics.md.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from functools import cache
 from typing import Any
@@ -22,6 +23,7 @@ SAMPLE_CHARS = 2000  # a long email's first 2,000 characters tell its language a
 CONFIDENCE = 0.5  # a longer text below this confidence: the hint if given, else the guess
 
 _lock = threading.Lock()
+_LETTER = re.compile(r"[^\W\d_]")
 
 
 def configured_languages() -> tuple[str, ...]:
@@ -37,8 +39,12 @@ def configured_languages() -> tuple[str, ...]:
     if value is None:
         raw = os.environ.get("CXLOOP_TEXT_LANGUAGES", "")
         value = [part for part in raw.split(",") if part.strip()] or list(DEFAULT_LANGUAGES)
-    languages = tuple(dict.fromkeys(code.strip().lower() for code in value if code.strip()))
-    return languages
+    return _normalised(tuple(value))
+
+
+@cache
+def _normalised(codes: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(code.strip().lower() for code in codes if code.strip()))
 
 
 @cache
@@ -89,11 +95,5 @@ def detect(text: str, *, hint: str = "", languages: tuple[str, ...] | None = Non
 
 
 def _letters(text: str) -> int:
-    """Letters in `text`, counted only up to SHORT_LETTERS (a long email need not be walked to its end)."""
-    count = 0
-    for char in text:
-        if char.isalpha():
-            count += 1
-            if count >= SHORT_LETTERS:
-                break
-    return count
+    """Letters among the first characters of `text`: enough to tell a short text from a long one, in C speed."""
+    return len(_LETTER.findall(text, 0, 400))
