@@ -179,6 +179,38 @@ def _loop_rule_order(world: World) -> dict[str, Any]:
     return {"ids": list(LoopRule.objects.order_by("-position").values_list("public_id", flat=True))}
 
 
+def _survey(world: World, member: Member) -> dict[str, Any]:
+    """An active NPS survey "access-nps" with a trigger (made when a survey operation names them)."""
+    from cxloop.feedback.models import Survey
+    from cxloop.feedback.services import surveys as survey_services
+    from cxloop.feedback.services import triggers as trigger_services
+
+    system = Actor.system("test")
+    survey = Survey.objects.filter(key="access-nps").first()
+    if survey is None:
+        survey = survey_services.create_survey(
+            system, survey_services.SurveyInput(key="access-nps", name="Access NPS", kind="nps")
+        )
+        survey = survey_services.activate_survey(system, survey)
+        trigger_services.create_trigger(system, survey, trigger_services.TriggerInput(event_name="case.resolved"))
+    return {"survey_id": survey.key, "trigger_id": survey.triggers.get().public_id}
+
+
+def _survey_invitation(world: World, member: Member) -> dict[str, Any]:
+    from tests.feedback.factories import InvitationFactory
+
+    return {"invitation_id": InvitationFactory(customer=world["customer"]).public_id}
+
+
+def _survey_fingerprint() -> tuple[Any, ...]:
+    from cxloop.feedback.models import Survey, SurveyTrigger
+
+    return (
+        list(Survey.objects.order_by("pk").values_list("pk", "name", "status", "version", "translations")),
+        list(SurveyTrigger.objects.order_by("pk").values_list("pk", "event_name", "delay_minutes", "is_active")),
+    )
+
+
 def _case_task(world: World, member: Member) -> dict[str, Any]:
     return {"case_id": world["case"].public_id, "task_id": world["case_task"].pk}
 
@@ -619,6 +651,42 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/feedback/scores"): Rule(frozenset({Perm.FEEDBACK_VIEW}), query="?kind=nps&group_by=period"),
     ("GET", "/api/v1/feedback/verbatims"): Rule(frozenset({Perm.FEEDBACK_VIEW}), query="?band=detractor"),
     ("GET", "/api/v1/feedback/drivers"): Rule(frozenset({Perm.FEEDBACK_VIEW}), query="?kind=csat"),
+    ("GET", "/api/v1/surveys"): Rule(frozenset({Perm.FEEDBACK_VIEW})),
+    ("POST", "/api/v1/surveys"): Rule(
+        frozenset({Perm.FEEDBACK_MANAGE}), body=lambda w: {"key": "access-new", "name": "New", "kind": "csat"}
+    ),
+    ("GET", "/api/v1/surveys/{survey_id}"): Rule(frozenset({Perm.FEEDBACK_VIEW}), _survey),
+    ("PATCH", "/api/v1/surveys/{survey_id}"): Rule(
+        frozenset({Perm.FEEDBACK_VIEW, Perm.FEEDBACK_MANAGE}), _survey, body=lambda w: {"name": "Renamed"}
+    ),
+    ("POST", "/api/v1/surveys/{survey_id}/activate"): Rule(
+        frozenset({Perm.FEEDBACK_VIEW, Perm.FEEDBACK_MANAGE}), _survey
+    ),
+    ("POST", "/api/v1/surveys/{survey_id}/archive"): Rule(
+        frozenset({Perm.FEEDBACK_VIEW, Perm.FEEDBACK_MANAGE}), _survey
+    ),
+    ("GET", "/api/v1/surveys/{survey_id}/triggers"): Rule(frozenset({Perm.FEEDBACK_VIEW}), _survey),
+    ("POST", "/api/v1/surveys/{survey_id}/triggers"): Rule(
+        frozenset({Perm.FEEDBACK_VIEW, Perm.FEEDBACK_MANAGE}), _survey, body=lambda w: {"event_name": "case.closed"}
+    ),
+    ("PATCH", "/api/v1/surveys/{survey_id}/triggers/{trigger_id}"): Rule(
+        frozenset({Perm.FEEDBACK_VIEW, Perm.FEEDBACK_MANAGE}), _survey, body=lambda w: {"delay_minutes": 5}
+    ),
+    ("DELETE", "/api/v1/surveys/{survey_id}/triggers/{trigger_id}"): Rule(
+        frozenset({Perm.FEEDBACK_VIEW, Perm.FEEDBACK_MANAGE}), _survey
+    ),
+    ("POST", "/api/v1/surveys/{survey_id}/invitations"): Rule(
+        frozenset({Perm.FEEDBACK_VIEW, Perm.CUSTOMERS_VIEW, Perm.FEEDBACK_SEND, Perm.INTERACTIONS_WRITE}),
+        _survey,
+        body=lambda w: {"customer": w["customer"].public_id, "channel": "email"},
+    ),
+    ("POST", "/api/v1/surveys/{survey_id}/invitations/batch"): Rule(
+        frozenset({Perm.FEEDBACK_VIEW, Perm.FEEDBACK_SEND}),
+        _survey,
+        body=lambda w: {"customers": [w["customer"].public_id], "channel": "email"},
+    ),
+    ("GET", "/api/v1/invitations"): Rule(frozenset({Perm.FEEDBACK_VIEW})),
+    ("GET", "/api/v1/invitations/{invitation_id}"): Rule(frozenset({Perm.FEEDBACK_VIEW}), _survey_invitation),
 }
 
 
@@ -683,6 +751,7 @@ def _fingerprint() -> tuple[Any, ...]:
         list(Macro.objects.order_by("pk").values_list("pk", "name", "is_active")),
         *_feedback_loop_fingerprint(),
         *_survey_response_fingerprint(),
+        *_survey_fingerprint(),
     )
 
 

@@ -19,6 +19,7 @@ from cxloop.customers.api import router as customers_router
 from cxloop.feedback.api_loops import router as feedback_loops_router
 from cxloop.feedback.api_responses import router as survey_responses_router
 from cxloop.feedback.api_scores import router as feedback_scores_router
+from cxloop.feedback.api_surveys import router as surveys_router
 from cxloop.interactions.api import router as interactions_router
 from cxloop.interactions.conversations_api import router as conversations_router
 from cxloop.messaging.api import router as messaging_router
@@ -52,4 +53,5 @@ api.add_router("/", sla_router)
 # Before any /surveys/{survey} router: /surveys/responses must not be read as a survey named "responses".
 api.add_router("/", survey_responses_router)
 api.add_router("/", feedback_loops_router)
+api.add_router("/", surveys_router)
 api.add_router("/", feedback_scores_router)

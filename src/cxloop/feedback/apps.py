@@ -1,6 +1,12 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.apps import AppConfig
+
+if TYPE_CHECKING:
+    from cxloop.core.actor import Actor
+    from cxloop.customers.models import Customer
 
 
 class FeedbackConfig(AppConfig):
@@ -53,6 +59,14 @@ def _register_survey_triggers() -> None:
     closing (the end of a chat); the customer page gets its "Surveys" panel with the "Send a survey" form."""
     from cxloop.events.bus import subscribe
     from cxloop.feedback.services import triggers
+    from cxloop.web.panels import register_customer_panel
 
     subscribe("*", triggers.on_domain_event)
     subscribe("conversation.status_changed", triggers.on_conversation_status_changed)
+    register_customer_panel("surveys", "Surveys", "web/feedback/surveys/customer_panel.html", _surveys_panel, order=21)
+
+
+def _surveys_panel(actor: Actor, customer: Customer) -> dict[str, Any] | None:
+    from cxloop.web.views.feedback_surveys import customer_panel_context
+
+    return customer_panel_context(actor, customer)

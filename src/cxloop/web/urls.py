@@ -23,6 +23,7 @@ from cxloop.web.views import (
     timeline,
 )
 from cxloop.web.views import feedback_loops as loop_views
+from cxloop.web.views import feedback_surveys as survey_views
 from cxloop.web.views import notifications as notification_views
 from cxloop.web.views import promises as promise_views
 
@@ -181,4 +182,20 @@ urlpatterns += [
     path("feedback/loop-rules/", loop_views.rule_list, name="feedback-loop-rules"),
     path("feedback/loop-rules/<str:rule_id>/", loop_views.rule_detail, name="feedback-loop-rule"),
     path("feedback/loop-rules/<str:rule_id>/<slug:action>/", loop_views.rule_action, name="feedback-loop-rule-action"),
+]
+
+# surveys: the list, the survey page (settings, questions, translations, triggers, sending), the customer page's form
+_survey = "feedback/surveys/<str:key>/"
+urlpatterns += [
+    path("feedback/surveys/", survey_views.survey_list, name="feedback-surveys"),
+    path("feedback/surveys/new/", survey_views.survey_new, name="feedback-survey-new"),
+    path(_survey, survey_views.survey_detail, name="feedback-survey"),
+    path(_survey + "settings/", survey_views.survey_settings, name="feedback-survey-settings"),
+    path(_survey + "questions/", survey_views.survey_definition, name="feedback-survey-definition"),
+    path(_survey + "translations/", survey_views.survey_translation, name="feedback-survey-translation"),
+    path(_survey + "status/", survey_views.survey_status, name="feedback-survey-status"),
+    path(_survey + "triggers/", survey_views.survey_trigger_add, name="feedback-survey-trigger-add"),
+    path(_survey + "triggers/<str:trigger_id>/", survey_views.survey_trigger, name="feedback-survey-trigger"),
+    path(_survey + "send/", survey_views.survey_send, name="feedback-survey-send"),
+    path(_customer + "surveys/send/", survey_views.survey_send_to_customer, name="feedback-survey-send-customer"),
 ]

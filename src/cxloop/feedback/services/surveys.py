@@ -51,6 +51,7 @@ class SurveyChanges:
     definition: dict[str, Any] | None = None
     fatigue_days: int | None = None
     link_valid_days: int | None = None
+    translations: dict[str, dict[str, Any] | None] | None = None  # per locale: texts, or None to remove
 
 
 def _name(value: str) -> str:
@@ -184,11 +185,19 @@ def update_survey(actor: Actor, survey: Survey, changes: SurveyChanges) -> Surve
     changed = sorted({key for key in after if after[key] != before[key]} - {"version"})
     if "definition" in fields:
         changed.append("definition")
-    if not changed:
-        return survey
-    survey.save(update_fields=[*fields, "updated_at"])
-    summary = f"version {survey.version}" if "definition" in fields else "settings changed"
-    _audit(actor, "survey.updated", survey, f"{summary} ({', '.join(changed)})", before)
+    if changed:
+        survey.save(update_fields=[*fields, "updated_at"])
+        summary = f"version {survey.version}" if "definition" in fields else "settings changed"
+        _audit(actor, "survey.updated", survey, f"{summary} ({', '.join(changed)})", before)
+    for locale, texts in (changes.translations or {}).items():
+        try:
+            survey = set_translation(actor, survey, locale, texts)
+        except ValidationError as exc:  # name the paths as the caller wrote them: translations.<locale>.…
+            named = {
+                f"translations.{locale}{k.removeprefix('translation').removeprefix('locale')}": v
+                for k, v in exc.fields.items()
+            }
+            raise ValidationError(exc.message, fields=named) from None
     return survey
 
 
