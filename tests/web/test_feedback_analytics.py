@@ -170,3 +170,26 @@ def test_refused_to_a_role_without_feedback_view(web, charlie, scored, without_f
         response = web(charlie).get(url)
         assert response.status_code == 403
         assert "Card declined" not in response.content.decode()
+
+
+def test_chart_text_is_escaped_and_bands_stay_on_the_scale():
+    from cxloop.web import charts
+
+    svg = charts.line_chart(
+        [charts.Point("<b>May</b>", 6.5, 5.0, 8.4), charts.Point("Jun & Jul", 6.9, 6.1, 7.7)],
+        chart_id="t",
+        title='CES "trend"',
+        description="<script>alert(1)</script>",
+        bounds=(1.0, 7.0),
+        value_format="{:.1f}",
+    )
+
+    assert "<b>" not in svg
+    assert "<script>" not in svg
+    assert "&lt;b&gt;May&lt;/b&gt;" in svg
+    assert "Jun &amp; Jul" in svg
+    assert "8.4" in svg  # the table tells the interval as computed
+    assert re.search(r'<polygon points="[^"]*" fill="#1f5fa8"', svg)
+    assert all(
+        float(y) >= charts.TOP for y in re.findall(r"[\d.]+,([\d.]+)", svg.split("<polygon points=")[1].split('"')[1])
+    )

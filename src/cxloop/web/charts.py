@@ -90,6 +90,9 @@ def nice_range(values: Sequence[float], bounds: tuple[float, float]) -> tuple[fl
     high = min(bounds[1], math.ceil(high / step) * step)
     if high <= low:
         high = low + step
+    ticks = (high - low) / step
+    if abs(ticks - round(ticks)) > 1e-9:  # a bound cut the range off a tick: count ticks from the low end
+        step = _nice_step(high - low)
     return low, high, step
 
 
@@ -120,14 +123,14 @@ def _table(caption: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) 
         for row in rows
     )
     return (
-        f'<table class="visually-hidden chart-data"><caption>{escape(caption)}</caption>'
-        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        f'<div class="visually-hidden chart-data"><table><caption>{escape(caption)}</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
     )
 
 
 def _y_axis(low: float, high: float, step: float, fmt: str, y_of: object) -> str:
     parts = []
-    ticks = int(round((high - low) / step))
+    ticks = int(math.floor((high - low) / step + 1e-9))
     for index in range(ticks + 1):
         value = low + index * step
         y = y_of(value)  # type: ignore[operator]
@@ -166,6 +169,7 @@ def line_chart(
     xs = [LEFT + slot * (index + 0.5) for index in range(len(points))]
 
     def y_of(value: float) -> float:
+        value = min(max(value, low), high)  # an interval may reach past the scale's end; draw it to the end
         return TOP + plot_h * (1 - (value - low) / (high - low))
 
     body = [_y_axis(low, high, step, value_format, y_of)]

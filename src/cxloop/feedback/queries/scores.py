@@ -251,11 +251,10 @@ def _group_key(group_by: str, row: Mapping[str, Any], period: str) -> tuple[str,
 
 
 def period_label(day: date, period: str) -> str:
+    """Short enough for a chart's axis: "Jun 2025" for a month, "9 Jun" for a day or a week (its Monday)."""
     if period == "month":
         return day.strftime("%b %Y")
-    if period == "week":
-        return f"Week of {day.isoformat()}"
-    return day.isoformat()
+    return f"{day.day} {day.strftime('%b')}"
 
 
 def merge(kind: str, scores: Iterable[Score], *, key: str = "", label: str = "All answers") -> Score:

@@ -35,6 +35,7 @@ BREAKDOWNS = (
     ("goal", "Goal"),
     ("survey", "Survey"),
 )
+_PERIOD_WORDS = {"day": "day", "week": "week (starting on Monday)", "month": "month"}
 KIND_NAMES = {"nps": "NPS", "csat": "CSAT", "ces": "CES"}
 BANDS = (
     ("detractor", "NPS detractors (0–6)"),
@@ -91,7 +92,8 @@ def _trend(kind: str, report: score_queries.ScoreReport) -> SafeString:
         _points(report),
         chart_id=f"trend-{kind}",
         title=f"{name} by {report.filters.period}",
-        description=f"{name} per {report.filters.period} with its 95% confidence interval as a band; {summary}.",
+        description=f"{name} per {_PERIOD_WORDS[report.filters.period]} with its 95% confidence interval as a band; "
+        f"{summary}.",
         bounds=bounds,
         value_format=fmt,
         value_name=name,
