@@ -69,6 +69,16 @@ def test_more_languages_can_be_configured(settings) -> None:  # type: ignore[no-
     assert analyse(text).language == "pl"
 
 
+def test_no_configured_language_means_all_of_them(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.CXLOOP_TEXT_LANGUAGES = []
+
+    assert language.configured_languages() == ()
+    assert (
+        analyse("Moja karta została dzisiaj dwa razy odrzucona w sklepie, chociaż na koncie są pieniądze.").language
+        == "pl"
+    )
+
+
 def test_an_unknown_language_code_is_refused(settings) -> None:  # type: ignore[no-untyped-def]
     settings.CXLOOP_TEXT_LANGUAGES = ["en", "xx"]
 
