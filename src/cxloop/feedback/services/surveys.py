@@ -107,6 +107,14 @@ def _audit(actor: Actor, action: str, survey: Survey, summary: str, before: dict
     )
 
 
+def _writable(survey: Survey) -> Survey:
+    """The survey row, locked for this change; an archived survey keeps the questions its answers were given to."""
+    current = Survey.objects.select_for_update().get(pk=survey.pk)
+    if current.status == SurveyStatus.ARCHIVED:
+        raise ConflictError("The survey is archived; it cannot change.", code="survey_archived")
+    return current
+
+
 @transaction.atomic
 def create_survey(actor: Actor, data: SurveyInput) -> Survey:
     """A draft survey; without a definition it starts from the kind's standard questions (editable later)."""
@@ -153,15 +161,13 @@ def update_survey(actor: Actor, survey: Survey, changes: SurveyChanges) -> Surve
     """Change settings and/or the definition. A new definition is validated against the survey's kind and
     raises the version only when it differs from the current one."""
     actor.require(Perm.FEEDBACK_MANAGE)
-    if survey.status == SurveyStatus.ARCHIVED:
-        raise ConflictError("The survey is archived; it cannot change.", code="survey_archived")
     _check_settings(
         purpose=changes.purpose,
         locale=changes.default_locale,
         fatigue_days=changes.fatigue_days,
         link_valid_days=changes.link_valid_days,
     )
-    survey = Survey.objects.select_for_update().get(pk=survey.pk)
+    survey = _writable(survey)
     before = _snapshot(survey)
     fields: list[str] = []
     if changes.name is not None:
@@ -275,15 +281,13 @@ def set_translation(actor: Actor, survey: Survey, locale: str, texts: dict[str, 
     """Store (or with None / nothing translated, remove) the texts of one locale. Translations change no
     structure, so the version stays."""
     actor.require(Perm.FEEDBACK_MANAGE)
-    if survey.status == SurveyStatus.ARCHIVED:
-        raise ConflictError("The survey is archived; it cannot change.", code="survey_archived")
     if not _LOCALE.match(locale):
         raise ValidationError("Not a locale.", fields={"locale": "must be a locale such as de or pt-BR"})
     if locale == survey.default_locale:
         raise ValidationError(
             "That is the survey's own language.", fields={"locale": "edit the definition for the default locale"}
         )
-    survey = Survey.objects.select_for_update().get(pk=survey.pk)
+    survey = _writable(survey)
     cleaned = _translation_texts(texts, survey.definition) if texts is not None else {}
     translations = dict(survey.translations or {})
     before = translations.get(locale)
