@@ -376,7 +376,9 @@ def fire(event_name: str, *, customer_id: str, payload: dict[str, Any] | None = 
 
 def on_domain_event(event: DomainEvent) -> None:
     """Subscribed to every event: a quick set lookup for events no trigger names."""
-    if event.name in _OWN_HANDLERS or event.name not in active_event_names():
+    if event.name in _OWN_HANDLERS or not (getattr(event, "customer_id", "") or getattr(event, "case_id", "")):
+        return
+    if event.name not in active_event_names():
         return
     payload = event.payload()
     if event.name.startswith("case.") and payload.get("case_id"):
