@@ -307,6 +307,8 @@ def test_the_contacted_button_and_closing_with_an_outcome(ann, alice, deliver, e
     loop = deliver(answer(ann, score=3, agent=alice.user))
     opened = loop.opened_at
 
+    with pytest.raises(ValidationError) as too_early:
+        loops.mark_contacted(alice.actor, loop, at=opened - timedelta(minutes=1))
     loops.mark_contacted(alice.actor, loop, at=opened + timedelta(hours=2))
     closed = loops.close_loop(
         alice.actor, loop, outcome="recovered", note="Refunded, she is happy", at=opened + timedelta(hours=30)
@@ -318,6 +320,7 @@ def test_the_contacted_button_and_closing_with_an_outcome(ann, alice, deliver, e
         opened + timedelta(hours=30),
         alice.user,
     )
+    assert too_early.value.fields == {"at": "must not be before the opening"}
     stored = Loop.objects.get(pk=loop.pk)
     assert stored.state == "resolved"
     assert AuditEntry.objects.get(action="loop.closed", object_id=loop.public_id).after["hours_to_close"] == 30.0

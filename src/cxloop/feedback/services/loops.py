@@ -267,7 +267,10 @@ def mark_contacted(actor: Actor, loop: Loop, *, at: datetime | None = None) -> L
         raise LoopClosedError("This loop is closed already.")
     if current.state == LoopState.CONTACTED:
         return current
-    _set_contacted(actor, current, at or clock.now(), f"marked by {actor.label}")
+    at = at or clock.now()
+    if at < current.opened_at:
+        raise ValidationError("That is before the follow-up opened.", fields={"at": "must not be before the opening"})
+    _set_contacted(actor, current, at, f"marked by {actor.label}")
     return current
 
 
