@@ -48,7 +48,7 @@ def test_history_is_scored_in_batches_with_a_progress_bar():
 
     out, err = _backfill("--batch", "4")
 
-    assert "Scored 25 texts." in out
+    assert "Scored 25 texts (25 interactions looked at)." in out
     progress = [line for line in err.splitlines() if line.startswith("Scoring texts")]
     assert progress[-1].split("]")[1].split()[0] == "25/25"
     assert len(progress) >= 2  # it moved while working, not only at the end
@@ -65,7 +65,7 @@ def test_a_second_run_has_nothing_to_do_and_changes_nothing():
 
     out, _ = _backfill()
 
-    assert "Scored 0 texts." in out
+    assert "Scored 0 texts (0 interactions looked at)." in out
     assert list(Interaction.objects.order_by("pk").values_list("sentiment", "emotion", "metadata")) == before
 
 
@@ -90,7 +90,7 @@ def test_an_interrupted_run_is_resumed_by_running_it_again(monkeypatch):
     out, _ = _backfill("--batch", "3")
 
     # then: only the rest was scored
-    assert "Scored 4 texts." in out
+    assert "Scored 4 texts (4 interactions looked at)." in out
     assert _scored() == 10
 
 
@@ -100,7 +100,7 @@ def test_since_limits_the_run_to_recent_history():
 
     out, _ = _backfill("--since", "2025-03-01")
 
-    assert "Scored 2 texts." in out
+    assert "Scored 2 texts (2 interactions looked at)." in out
     assert set(Interaction.objects.filter(text_analysed_at__isnull=False).values_list("pk", flat=True)) == {
         r.pk for r in recent
     }
@@ -114,12 +114,12 @@ def test_all_rescores_what_was_scored_before():
     interaction_services.store_text_analyses(Actor.system("test"), [(r.pk, stale) for r in rows])
 
     # when: a plain run leaves them alone, --all scores them again
-    assert "Scored 0 texts." in _backfill()[0]
+    assert "Scored 0 texts (0 interactions looked at)." in _backfill()[0]
     out, err = _backfill("--all")
 
     # then
     assert "4 texts scored before will be scored again" in err
-    assert "Scored 4 texts." in out
+    assert "Scored 4 texts (4 interactions looked at)." in out
     for row in Interaction.objects.filter(pk__in=[r.pk for r in rows]):
         assert row.sentiment == pytest.approx(textanalytics.analyse(row.body).sentiment)
         assert row.emotion == textanalytics.analyse(row.body).emotion
@@ -133,7 +133,7 @@ def test_all_with_since_rescores_only_that_period():
 
     out, _ = _backfill("--all", "--since", "2025-05-01T00:00:00+00:00")
 
-    assert "Scored 2 texts." in out
+    assert "Scored 2 texts (2 interactions looked at)." in out
     assert list(Interaction.objects.filter(pk__in=[o.pk for o in old]).values_list("emotion", flat=True)) == [
         "surprise",
         "surprise",

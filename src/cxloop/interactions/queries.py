@@ -14,7 +14,7 @@ from cxloop.core.errors import NotFoundError, ValidationError
 from cxloop.core.pagination import Page, paginate
 from cxloop.core.permissions import Perm
 from cxloop.customers.models import Customer
-from cxloop.interactions.models import Channel, Direction, Interaction, customer_text_condition
+from cxloop.interactions.models import Channel, Direction, Interaction
 
 TIMELINE_ORDER = ("-occurred_at", "-id")
 
@@ -107,8 +107,9 @@ class CustomerText:
 
 
 def _texts(since: datetime | None) -> QuerySet[Interaction]:
-    # The same condition as the partial index interactions_text_pending, term for term, so both databases use it.
-    qs = Interaction.objects.filter(Q(text_analysed_at__isnull=True) & customer_text_condition())
+    # The condition of the partial index interactions_text_pending: every row not looked at yet, customer's words
+    # or not (text analytics marks the others done); a narrower condition would keep SQLite off the index.
+    qs = Interaction.objects.filter(text_analysed_at=None)
     if since is not None:
         qs = qs.filter(occurred_at__gte=clock.storable_utc(since, "since"))
     return qs
@@ -123,7 +124,8 @@ def texts_to_analyse(
     before_id: int | None = None,
     after_id: int | None = None,
 ) -> list[CustomerText]:
-    """Up to `limit` customer texts not scored yet, in id order (newest first if asked), past the given id."""
+    """Up to `limit` rows text analytics has not looked at yet, in id order (newest first if asked), past the given
+    id. Not all hold the customer's words: the caller tells (an answer, a note) and marks those done unscored."""
     actor.require(Perm.INTERACTIONS_VIEW)
     qs = _texts(since)
     if after_id is not None:

@@ -89,11 +89,13 @@ def analyse_interaction(interaction: Interaction) -> textanalytics.TextAnalysis 
 
 
 def score_rows(rows: Sequence[CustomerText]) -> int:
-    """Analyse `rows` and store the results with one bulk update; returns how many rows were stored."""
+    """Analyse `rows` and store the results with one bulk update (rows without the customer's words are marked
+    done); returns how many were scored."""
     if not rows:
         return 0
     results = [(row.id, analyse_row(row)) for row in rows]
-    return interaction_services.store_text_analyses(_actor(), results)
+    interaction_services.store_text_analyses(_actor(), results)
+    return sum(analysis is not None for _, analysis in results)
 
 
 def score_pending(
@@ -104,7 +106,8 @@ def score_pending(
     newest_first: bool = True,
     progress: Progress | None = None,
 ) -> int:
-    """Score the customer's texts not scored yet, `batch` rows at a time; returns how many were stored.
+    """Score the customer's texts not scored yet, `batch` rows at a time; returns how many were scored. Rows
+    that hold none of the customer's words (our answers, notes, auto-replies) are marked done on the way.
 
     The worker takes the newest first (fresh messages matter most in the inbox), the backfill command the oldest
     first, so the two meet in the middle rather than scoring the same rows. Each batch moves past the last id it
@@ -127,8 +130,8 @@ def score_pending(
 
 @dataclass(frozen=True)
 class BackfillPlan:
-    """What a backfill run will do: how many rows were put back to be scored again (with --all), and how many
-    wait to be scored in all."""
+    """What a backfill run will do: how many texts were put back to be scored again (with --all), and how many
+    interactions wait to be looked at in all."""
 
     marked: int
     pending: int

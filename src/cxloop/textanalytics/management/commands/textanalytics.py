@@ -77,8 +77,14 @@ class Command(BaseCommand):
                     f"{plan.marked:,} texts scored before will be scored again (their scores stay until then)."
                 )
             bar = ProgressBar(_Stream(self.stderr), "Scoring texts", plan.pending)
-            stored = services.backfill(batch=batch, since=since, progress=bar.advance)
+            seen = [0]
+
+            def advance(count: int) -> None:
+                seen[0] += count
+                bar.advance(count)
+
+            scored = services.backfill(batch=batch, since=since, progress=advance)
             bar.close()
         except CxloopError as exc:
             raise CommandError(exc.message) from exc
-        self.stdout.write(self.style.SUCCESS(f"Scored {stored:,} texts."))
+        self.stdout.write(self.style.SUCCESS(f"Scored {scored:,} texts ({seen[0]:,} interactions looked at)."))
