@@ -36,6 +36,7 @@ from cxloop.customers.models import Customer
 from cxloop.customers.types import CustomerInput, IdentityInput
 from cxloop.demo import cases as demo_cases
 from cxloop.demo import channels as demo_channels
+from cxloop.demo import feedback as demo_feedback
 from cxloop.demo.conversations import ConversationPlanner, PlannedInteraction
 from cxloop.demo.people import PeopleGenerator, Person
 from cxloop.demo.texts import BUSINESS
@@ -111,6 +112,7 @@ class DemoSummary:
     fresh_emails: int = 0
     suggestions: int = 0
     cases: demo_cases.CaseDemoSummary | None = None
+    feedback: demo_feedback.FeedbackDemoSummary | None = None
     seconds: float = 0.0
     login_file: Path | None = None
     logins: list[str] = field(default_factory=list)
@@ -137,6 +139,7 @@ class DemoBuilder:
         demo_cases.configure(self.actor)  # before the fresh emails, so they open cases as real ones would
         self._channels(customers)
         self._cases()
+        self.summary.feedback = demo_feedback.build_feedback(self.actor, self.now, self.rng, customers)
         run = duplicates.find_duplicates(self.actor)
         self.summary.suggestions = run.suggestions_created
         self.summary.seconds = time.perf_counter() - started
