@@ -118,11 +118,23 @@ def summary(results: list[dict[str, Any]]) -> None:
             for name, seconds in r["sweeps"].items():
                 label, figure = f"(d) {name}, all open cases", f"{seconds:.2f} s"
                 print(f"{label:<44}{figure:>22}{'< 10 s':>24}{seconds / 10:>9.2f}")
+    for r in results:
+        if r["bench"] == "feedback_scores":
+            feedback_rows(r)
     print("ratio: (a) service items/s divided by raw items/s (higher is better); (b), (d) p95 (or seconds) divided")
     print("       by the target (lower is better);")
     print("       (e) cxloop texts/s divided by raw VADER texts/s on the same texts (higher is better);")
     print("       (c) cxloop messages/s divided by the faster of the two ceiling runs (higher is better)")
     print("raw: (a) the same rows inserted with COPY / executemany; (b) the p95 of the same read as one SQL statement")
+
+
+def feedback_rows(r: dict[str, Any]) -> None:
+    q = r["queries"]
+    for key, raw, name in (("nps", "nps_raw", "NPS"), ("monthly", "monthly_raw", "NPS by month")):
+        label = f"(f) {name} p95, {q['answers']:,} answers"
+        figure = f"{q[key]['p95']:.0f} ms (p50 {q[key]['p50']:.0f})"
+        target = f"< 1000 ms; raw p50 {q[raw]['p50']:.0f}"
+        print(f"{label:<44}{figure:>22}{target:>24}{q[key]['p95'] / 1000:>9.2f}{r['peak_rss_mb']:>8.0f} MB")
 
 
 def email_rows(r: dict[str, Any], rss: str) -> None:
@@ -180,6 +192,7 @@ def main() -> None:
             f"--samples={min(int(samples), 300)}",
         ]
         results.append(run_step(f"(d) cases: {data['cases']:,} cases", cases))
+        results.append(run_step("(f) feedback scores: 1M NPS answers", ["feedback_scores.py", "--answers=1000000"]))
     else:
         print(f"\nPostgreSQL is not reachable at {common.PG_HOST}:{common.PG_PORT}: its benchmarks are skipped.")
     summary([r for r in results if r is not None])
