@@ -554,7 +554,7 @@ def customer_panel_context(actor: Actor, customer: Customer) -> dict[str, Any] |
         return None
     can_send = actor.can(Perm.FEEDBACK_SEND) and customer.is_active
     surveys = survey_queries.active_surveys(actor) if can_send else []
-    last = invitation_services.last_invited_at(customer)
+    last = invitation_services.last_invited_at(customer) if surveys else None  # shown only beside the send form
     return {
         "invitations": invitation_queries.customer_invitations(actor, customer.pk, limit=5),
         "send_form": SendForm(surveys=surveys, with_customer=False) if surveys else None,
