@@ -540,18 +540,34 @@ def _ingest_all(actor: Actor, items: Sequence[InboundItem]) -> BatchResult:
 # they change nothing a person said or did, and re-scoring history would flood the trail.
 
 
+def _columns() -> dict[str, str]:
+    quote = connection.ops.quote_name
+    return {f.name: quote(str(f.column)) for f in Interaction._meta.concrete_fields}
+
+
 @functools.cache
-def _score_sql(vendor: str) -> str:
-    """One row's scores: the four metadata keys are replaced (never merged into old values), the rest kept."""
-    quote, meta = connection.ops.quote_name, Interaction._meta
-    column = {f.name: quote(str(f.column)) for f in meta.concrete_fields}
-    if vendor == "postgresql":
-        merged = f"{column['metadata']} || %s::jsonb"  # shallow: replaces the keys given
-    else:
-        merged = f"json_patch(json_remove({column['metadata']}, '$.emotions', '$.key_phrases'), %s)"
+def _score_sql_sqlite() -> str:
+    """One row's scores (run with executemany): the four metadata keys are replaced, never merged into old
+    values (json_patch would merge the old emotions into the new), the rest of the metadata is kept."""
+    c = _columns()
+    merged = f"json_patch(json_remove({c['metadata']}, '$.emotions', '$.key_phrases'), %s)"
     return (
-        f"UPDATE {quote(meta.db_table)} SET {column['sentiment']} = %s, {column['emotion']} = %s,"  # noqa: S608
-        f" {column['metadata']} = {merged}, {column['text_analysed_at']} = %s WHERE {column['id']} = %s"
+        f"UPDATE {connection.ops.quote_name(Interaction._meta.db_table)} SET {c['sentiment']} = %s,"  # noqa: S608
+        f" {c['emotion']} = %s, {c['metadata']} = {merged}, {c['text_analysed_at']} = %s WHERE {c['id']} = %s"
+    )
+
+
+@functools.lru_cache(maxsize=4)  # the batch size, and the odd last batch
+def _score_sql_postgresql(count: int) -> str:
+    """`count` rows' scores in one statement (UPDATE ... FROM VALUES): half the time of as many single-row
+    updates, even pipelined. `||` on jsonb replaces the keys given and keeps the others."""
+    c = _columns()
+    values = ", ".join(["(%s::bigint, %s::double precision, %s::text, %s::jsonb)"] * count)
+    return (
+        f"UPDATE {connection.ops.quote_name(Interaction._meta.db_table)} AS i"  # noqa: S608
+        f" SET {c['sentiment']} = v.sentiment, {c['emotion']} = v.emotion,"
+        f" {c['metadata']} = i.{c['metadata']} || v.scores, {c['text_analysed_at']} = %s"
+        f" FROM (VALUES {values}) AS v(id, sentiment, emotion, scores) WHERE i.{c['id']} = v.id"
     )
 
 
@@ -583,11 +599,12 @@ def store_text_analyses(
     written = 0
     if scored:
         limit = int(Interaction._meta.get_field("emotion").max_length or 30)
+        rows = [(pk, float(a.sentiment), a.emotion[:limit], _score_metadata(a)) for pk, a in scored]
         with connection.cursor() as cursor:
-            cursor.executemany(
-                _score_sql(connection.vendor),
-                [[float(a.sentiment), a.emotion[:limit], _score_metadata(a), written_at, pk] for pk, a in scored],
-            )
+            if connection.vendor == "postgresql":
+                cursor.execute(_score_sql_postgresql(len(rows)), [written_at, *(v for row in rows for v in row)])
+            else:
+                cursor.executemany(_score_sql_sqlite(), [[s, e, m, written_at, pk] for pk, s, e, m in rows])
         written += len(scored)
     if empty:
         written += Interaction.objects.filter(pk__in=empty).update(text_analysed_at=stamp)
