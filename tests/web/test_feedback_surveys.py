@@ -290,3 +290,43 @@ def test_sending_to_a_customer_made_for_the_test(client, alice, nps, senders, db
     assert response.status_code == 302
     assert Invitation.objects.get().customer == bo
     assert len(senders["email"].sent) == 0  # dispatched on commit, after the response
+
+
+def test_an_agent_sends_the_survey_about_a_case_from_the_case_page(client, alice, nps, ann, senders):
+    from cxloop.cases.services import cases as case_services
+    from cxloop.cases.services.cases import CaseInput
+
+    case = case_services.open_case(alice.actor, CaseInput(customer=ann, subject="Late parcel", owner=alice.user))
+    client.force_login(alice.user)
+    page = client.get(f"/cases/{case.public_id}/")
+    html = page.content.decode()
+    assert "No survey was sent about this case." in html
+    assert f'value="{case.public_id}"' in html  # the case travels with the form
+
+    response = client.post(
+        f"/customers/{ann.public_id}/surveys/send/",
+        {
+            "send-survey": "nps-relationship",
+            "send-channel": "email",
+            "send-case": case.public_id,
+            "next": f"/cases/{case.public_id}/#case-survey",
+        },
+    )
+
+    assert response["Location"] == f"/cases/{case.public_id}/#case-survey"
+    invitation = Invitation.objects.get()
+    assert (invitation.case_ref, invitation.agent) == (case.public_id, alice.user)
+    after = client.get(f"/cases/{case.public_id}/").content.decode()
+    assert "Relationship NPS</a> · email · Sent" in after
+
+
+def test_the_case_page_offers_no_survey_to_an_analyst(client, charlie, alice, nps, ann):
+    from cxloop.cases.services import cases as case_services
+    from cxloop.cases.services.cases import CaseInput
+
+    case = case_services.open_case(alice.actor, CaseInput(customer=ann, subject="Late parcel", owner=alice.user))
+    client.force_login(charlie.user)
+
+    html = client.get(f"/cases/{case.public_id}/").content.decode()
+
+    assert "Send a survey about this case" not in html

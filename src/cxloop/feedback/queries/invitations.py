@@ -59,6 +59,12 @@ def customer_invitations(actor: Actor, customer_id: int, *, limit: int = 10) -> 
     return list(_base().filter(customer_id=customer_id).order_by("-id")[:limit])
 
 
+def case_invitations(actor: Actor, case_ref: str, *, limit: int = 5) -> list[Invitation]:
+    """The invitations sent about one case, newest first (the case page shows whether it was asked already)."""
+    actor.require(Perm.FEEDBACK_VIEW)
+    return list(_base().filter(case_ref=case_ref).order_by("-id")[:limit])
+
+
 def get_invitation(actor: Actor, public_id: str) -> Invitation:
     actor.require(Perm.FEEDBACK_VIEW)
     invitation = _base().filter(public_id=public_id).first()

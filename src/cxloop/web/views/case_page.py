@@ -35,7 +35,7 @@ from cxloop.web.actor import web_actor
 from cxloop.web.forms import apply_errors
 from cxloop.web.inbox_forms import NoteForm
 from cxloop.web.responses import staff_view
-from cxloop.web.views import case_timeline, feedback_loops
+from cxloop.web.views import case_timeline, feedback_loops, feedback_surveys
 from cxloop.web.views.case_forms import (
     CaseEditForm,
     HandoverForm,
@@ -155,6 +155,7 @@ def case_context(request: HttpRequest, actor: Actor, case: Case, **bound: forms.
         "sla_clocks": case_timeline.sla_clocks(actor, case),
         "promises": case_timeline.promises_context(request, actor, case),
         "follow_up": feedback_loops.case_panel_context(actor, case),
+        "case_survey": feedback_surveys.case_panel_context(actor, case),
     }
     context.update(case_timeline.timeline_context(request, actor, case))
     context.update(bound)

@@ -561,3 +561,23 @@ def customer_panel_context(actor: Actor, customer: Customer) -> dict[str, Any] |
         "last_invited_at": last,
         "back": reverse("web:customer", args=[customer.public_id]) + "#panel-surveys",
     }
+
+
+def case_panel_context(actor: Actor, case: Any) -> dict[str, Any] | None:
+    """The case page's "Survey" card: what was asked about this case and, for those who may, "Send a survey" with
+    the case filled in (the invitation then carries the case's owner, team and goal). None: no card."""
+    if not actor.can(Perm.FEEDBACK_VIEW):
+        return None
+    can_send = actor.can(Perm.FEEDBACK_SEND) and case.customer.is_active
+    surveys = survey_queries.active_surveys(actor) if can_send else []
+    invitations = invitation_queries.case_invitations(actor, case.public_id)
+    if not surveys and not invitations:
+        return None
+    return {
+        "invitations": invitations,
+        "send_form": SendForm(surveys=surveys, with_customer=False, initial={"case": case.public_id})
+        if surveys
+        else None,
+        "customer": case.customer,
+        "back": reverse("web:case", args=[case.public_id]) + "#case-survey",
+    }
