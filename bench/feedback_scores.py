@@ -1,4 +1,4 @@
-"""Benchmark (e): feedback scores at 1M answers on PostgreSQL: NPS overall and grouped by month, through
+"""Benchmark (f): feedback scores at 1M answers on PostgreSQL: NPS overall and grouped by month, through
 cxloop.feedback.queries.scores, against the same counts as one hand-written SQL statement and against a bare
 `SELECT count(*)` over the same rows, measured in the same run on the same connection.
 
