@@ -24,8 +24,8 @@ from cxloop.cases.queries import cases as case_queries
 from cxloop.core.actor import Actor
 from cxloop.customers.models import Customer
 from cxloop.feedback.definitions import standard_definition
-from cxloop.feedback.models import Survey
-from cxloop.feedback.services import history, surveys
+from cxloop.feedback.models import LoopOutcome, Response, Survey
+from cxloop.feedback.services import history, loops, surveys
 
 DAYS = 182
 REASONS = (
@@ -52,6 +52,7 @@ class FeedbackDemoSummary:
     surveys: int
     invitations: int
     answers: int
+    follow_ups: int = 0
 
 
 @dataclass(frozen=True)
@@ -189,4 +190,31 @@ def build_feedback(
     resolved = case_queries.list_cases(actor, case_queries.CaseFilters(statuses=("resolved", "closed")), limit=200)
     items += [planner.after_contact(csat, case.customer, case.public_id) for case in resolved.items]
     invitations, answers = history.import_history(actor, items, source="cxloop demo")
-    return FeedbackDemoSummary(surveys=3, invitations=invitations, answers=answers)
+    follow_ups = _follow_ups(actor, now, rng)
+    return FeedbackDemoSummary(surveys=3, invitations=invitations, answers=answers, follow_ups=follow_ups)
+
+
+FOLLOW_UP_DAYS = 10
+_OUTCOMES = (LoopOutcome.RECOVERED, LoopOutcome.RECOVERED, LoopOutcome.PARTLY, LoopOutcome.NOT_RECOVERED)
+
+
+def _follow_ups(actor: Actor, now: datetime, rng: random.Random) -> int:
+    """The unhappy answers of the last days opened follow-ups as live ones would (the imported history publishes
+    no events); those older than two days were called back and most closed, the newest are still open."""
+    recent = Response.objects.filter(submitted_at__gte=now - timedelta(days=FOLLOW_UP_DAYS)).order_by("submitted_at")
+    opened = 0
+    for response in recent:
+        opened_at = response.submitted_at + timedelta(minutes=rng.randint(1, 5))
+        loop = loops.open_loop(actor, response, at=opened_at)
+        if loop is None:
+            continue
+        opened += 1
+        age = now - opened_at
+        if age > timedelta(days=2) or (age > timedelta(hours=6) and rng.random() < 0.5):
+            contacted = opened_at + timedelta(hours=rng.uniform(1, min(40.0, age.total_seconds() / 3600 - 0.5)))
+            loops.mark_contacted(actor, loop, at=contacted)
+            if age > timedelta(days=2) and rng.random() < 0.8:
+                closed = contacted + timedelta(hours=rng.uniform(0.5, 30))
+                if closed < now:
+                    loops.close_loop(actor, loop, outcome=rng.choice(_OUTCOMES), note="", at=closed)
+    return opened

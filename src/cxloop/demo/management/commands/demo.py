@@ -76,6 +76,12 @@ class Command(BaseCommand):
                     if summary.cases
                     else ""
                 )
+                + (
+                    f" Feedback: {summary.feedback.surveys} surveys, {summary.feedback.invitations:,} invitations,"
+                    f" {summary.feedback.answers:,} answers, {summary.feedback.follow_ups} follow-ups of unhappy answers."
+                    if summary.feedback
+                    else ""
+                )
             )
         )
         self.stdout.write("\n".join(summary.logins))
