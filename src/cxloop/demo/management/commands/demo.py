@@ -78,7 +78,7 @@ class Command(BaseCommand):
                 )
                 + (
                     f" Feedback: {summary.feedback.surveys} surveys, {summary.feedback.invitations:,} invitations,"
-                    f" {summary.feedback.answers:,} answers, {summary.feedback.follow_ups} follow-ups of unhappy answers."
+                    f" {summary.feedback.answers:,} answers, {summary.feedback.follow_ups} follow-ups."
                     if summary.feedback
                     else ""
                 )
