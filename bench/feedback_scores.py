@@ -110,6 +110,14 @@ def _load(cursor: Any, count: int, customers: list[int], survey_id: int) -> None
     )
 
 
+def _settle(cursor: Any) -> None:
+    """VACUUM ANALYZE, as autovacuum does soon after a bulk load in production: it sets the hint bits and the
+    visibility map. Without it the first scans rewrite every page they read (measured: 385 ms against 130 ms for
+    the same counts over 1M answers), which would measure the load, not the query. Cheap when nothing changed."""
+    cursor.execute("VACUUM ANALYZE feedback_invitation")
+    cursor.execute("VACUUM ANALYZE feedback_response")
+
+
 def build(database: str, answers: int, *, force: bool) -> dict[str, Any]:
     common.ensure_pg_database(database, fresh=force)
     common.setup_django(common.pg_url(database))
@@ -121,13 +129,13 @@ def build(database: str, answers: int, *, force: bool) -> dict[str, Any]:
         have = cursor.fetchone()[0]
         if have >= answers:
             print(f"reusing {have:,} NPS answers in {database}")
+            _settle(cursor)
             return {"generated": False, "answers": have}
         began = time.perf_counter()
         customers = _customers(cursor)
         nps, _ = _surveys()
         _load(cursor, answers - have, customers, nps)
-        cursor.execute("ANALYZE feedback_invitation")
-        cursor.execute("ANALYZE feedback_response")
+        _settle(cursor)
         seconds = time.perf_counter() - began
         print(f"\ngenerated {answers - have:,} answers in {seconds:.0f} s")
         return {"generated": True, "answers": answers, "seconds": round(seconds, 1)}
