@@ -279,3 +279,28 @@ def test_the_sweep_is_on_the_schedule_every_minute():
     (job,) = [job for job in SCHEDULE if job.name == "textanalytics.score_pending"]
 
     assert (job.task, job.every) == (SCORE_TASK, timedelta(minutes=1))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_scores_what_ingest_left(monkeypatch):
+    # given: a committed customer message, and the schedule's text-analytics job alone (the others are theirs)
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from cxloop.worker import schedule
+
+    monkeypatch.setattr(schedule, "SCHEDULE", [j for j in SCHEDULE if j.name == "textanalytics.score_pending"])
+    message = interaction_services.record_interaction(
+        Actor.system("test"), CustomerFactory(), InteractionInput(channel="chat", direction="inbound", body=ANGRY)
+    )
+
+    # when: one pass of the worker
+    out = StringIO()
+    call_command("worker", "--batch", stdout=out)
+
+    # then
+    assert "enqueued periodic job textanalytics.score_pending" in out.getvalue()
+    message.refresh_from_db()
+    assert message.metadata["sentiment_label"] == "negative"
+    assert DBTaskResult.objects.filter(task_path=SCORE_TASK, status="SUCCESSFUL").count() == 1
