@@ -47,6 +47,9 @@ class Survey(PublicIdModel):
         null=True, blank=True, help_text="At most one invitation of this survey per customer in this many days."
     )
     link_valid_days = models.PositiveSmallIntegerField(default=30)
+    widget_enabled = models.BooleanField(
+        default=False, help_text="Websites may show this survey in the web widget (docs/feedback.md, Web widget)."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
