@@ -42,6 +42,7 @@ from cxloop.demo.people import PeopleGenerator, Person
 from cxloop.demo.texts import BUSINESS
 from cxloop.interactions import services as interaction_services
 from cxloop.interactions.types import InboundItem, InteractionInput
+from cxloop.textanalytics import services as textanalytics_services
 
 DUPLICATE_SHARE = 0.06
 CHUNK = 50  # customers per transaction: progress stays visible, commits stay few
@@ -140,6 +141,8 @@ class DemoBuilder:
         self._channels(customers)
         self._cases()
         self.summary.feedback = demo_feedback.build_feedback(self.actor, self.now, self.rng, customers)
+        # The worker would score the customers' words within minutes; the demo shows them scored at once.
+        textanalytics_services.backfill()
         run = duplicates.find_duplicates(self.actor)
         self.summary.suggestions = run.suggestions_created
         self.summary.seconds = time.perf_counter() - started

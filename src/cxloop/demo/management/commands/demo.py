@@ -8,8 +8,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cxloop.core.actor import Actor
 from cxloop.core.errors import CxloopError
+from cxloop.core.progress import ProgressBar
 from cxloop.demo.builder import DemoBuilder, Progress, count_customers
-from cxloop.demo.progress import ProgressBar
 
 
 class _Stream:

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
 from cxloop.core.errors import CxloopError
-from cxloop.demo.progress import ProgressBar
+from cxloop.core.progress import ProgressBar
 from cxloop.textanalytics import services
 
 BATCH_MAX = 5000
