@@ -216,6 +216,12 @@ CXLOOP_BASE_URL = env_str("CXLOOP_BASE_URL", "http://127.0.0.1:8000")
 # --- Feedback (docs/feedback.md) -----------------------------------------------------------------
 # Survey fatigue: at most one survey invitation per customer in this many days, whatever the survey (0: no limit).
 CXLOOP_SURVEY_FATIGUE_DAYS = env_int("CXLOOP_SURVEY_FATIGUE_DAYS", 30)
+# Web widget: websites sign who their visitor is with this secret (HMAC-SHA256); empty turns the widget off.
+CXLOOP_SURVEY_WIDGET_SECRET = env_secret("CXLOOP_SURVEY_WIDGET_SECRET") or ""
+# Websites (scheme://host[:port]) that may embed the survey widget; empty: those of CXLOOP_CHAT_ALLOWED_ORIGINS.
+CXLOOP_SURVEY_WIDGET_ORIGINS = env_list("CXLOOP_SURVEY_WIDGET_ORIGINS", [])
+# Widget requests per client address per minute (0: no limit).
+CXLOOP_SURVEY_WIDGET_PER_MINUTE = env_int("CXLOOP_SURVEY_WIDGET_PER_MINUTE", 30)
 
 # --- Text analytics (docs/text-analytics.md) -----------------------------------------------------
 # Languages the language detection chooses among (ISO 639-1); fewer is more accurate on short texts and cheaper.

@@ -31,3 +31,11 @@ class SurveyFatigueError(ConflictError):
     """The customer was asked too recently (at most one survey per N days, overall and per survey)."""
 
     code = "survey_fatigue"
+
+
+class SurveyWidgetNotAllowedError(CxloopError):
+    """A website asked for a survey that is not active or not allowed in the web widget (told apart from an
+    unknown survey only in the message: both are 404 to a web page)."""
+
+    code = "survey_not_in_widget"
+    status = 404

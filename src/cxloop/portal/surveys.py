@@ -153,6 +153,7 @@ def _render(
     errors: dict[str, str],
     *,
     status: int = 200,
+    embed: bool = False,
 ) -> HttpResponse:
     fields = _fields(shown, answers, errors)
     context = {
@@ -162,7 +163,8 @@ def _render(
         "other_errors": [v for k, v in errors.items() if k.removeprefix("answers.") not in {f.id for f in fields}],
         "score_error": shown.score_error,
         "locale": shown.locale,
-        "partial_url": reverse("portal:survey_partial", args=[token]),
+        "partial_url": reverse("portal:survey_widget_partial" if embed else "portal:survey_partial", args=[token]),
+        "embed": embed,
     }
     with translation.override(shown.locale):
         return render(request, "portal/survey.html", context, status=status)
@@ -175,6 +177,12 @@ def _actor(request: HttpRequest) -> Actor:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def survey_page(request: HttpRequest, token: str) -> HttpResponse:
+    return answer_survey(request, token)
+
+
+def answer_survey(request: HttpRequest, token: str, *, embed: bool = False) -> HttpResponse:
+    """The survey page's work; `embed` is the compact page that the web widget frames (portal.survey_widget),
+    which posts back and thanks under its own URLs."""
     actor = _actor(request)
     if request.method == "POST":
         answers = _answers_from(request.POST)
@@ -185,21 +193,27 @@ def survey_page(request: HttpRequest, token: str) -> HttpResponse:
                 shown = response_queries.survey_for_token(actor, token)
             except CxloopError as gone:
                 return _problem(request, gone)
-            return _render(request, token, shown, answers, exc.fields, status=422)
+            return _render(request, token, shown, answers, exc.fields, status=422, embed=embed)
         except CxloopError as exc:
             return _problem(request, exc)
-        return HttpResponseRedirect(reverse("portal:survey_thanks", args=[token]))
+        return HttpResponseRedirect(
+            reverse("portal:survey_widget_thanks" if embed else "portal:survey_thanks", args=[token])
+        )
     try:
         shown = response_services.open_invitation(actor, token, score=request.GET.get("score"))
     except CxloopError as exc:
         return _problem(request, exc)
-    return _render(request, token, shown, shown.answers, {})
+    return _render(request, token, shown, shown.answers, {}, embed=embed)
 
 
 @never_cache
 @require_POST
 def save_partial(request: HttpRequest, token: str) -> HttpResponse:
     """survey.js keeps the answers so far here (form-encoded, with the page's CSRF token)."""
+    return keep_partial_answers(request, token)
+
+
+def keep_partial_answers(request: HttpRequest, token: str) -> HttpResponse:
     try:
         result = response_services.save_partial_answers(_actor(request), token, _answers_from(request.POST))
     except CxloopError as exc:
@@ -212,11 +226,16 @@ def save_partial(request: HttpRequest, token: str) -> HttpResponse:
 @never_cache
 @require_GET
 def thanks_page(request: HttpRequest, token: str) -> HttpResponse:
+    return show_thanks(request, token)
+
+
+def show_thanks(request: HttpRequest, token: str, *, embed: bool = False) -> HttpResponse:
     try:
         thanks = response_queries.thanks_for_token(_actor(request), token)
     except CxloopError as exc:
         return _problem(request, exc)
     if thanks is None:
-        return HttpResponseRedirect(reverse("portal:survey", args=[token]))
+        return HttpResponseRedirect(reverse("portal:survey_widget_page" if embed else "portal:survey", args=[token]))
+    context = {"thanks": thanks, "locale": thanks.locale, "embed": embed}
     with translation.override(thanks.locale):
-        return render(request, "portal/survey_thanks.html", {"thanks": thanks, "locale": thanks.locale})
+        return render(request, "portal/survey_thanks.html", context)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cxloop.portal import promises, surveys, views
+from cxloop.portal import promises, survey_widget, surveys, views
 
 app_name = "portal"
 
@@ -11,4 +11,9 @@ urlpatterns = [
     path("s/<str:token>/", surveys.survey_page, name="survey"),
     path("s/<str:token>/partial/", surveys.save_partial, name="survey_partial"),
     path("s/<str:token>/thanks/", surveys.thanks_page, name="survey_thanks"),
+    path("widget/survey.js", survey_widget.script, name="survey_widget_script"),
+    path("widget/invitations", survey_widget.invitation, name="survey_widget_invitation"),
+    path("widget/s/<str:token>/", survey_widget.embedded_survey, name="survey_widget_page"),
+    path("widget/s/<str:token>/partial/", survey_widget.embedded_partial, name="survey_widget_partial"),
+    path("widget/s/<str:token>/thanks/", survey_widget.embedded_thanks, name="survey_widget_thanks"),
 ]

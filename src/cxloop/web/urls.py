@@ -23,6 +23,7 @@ from cxloop.web.views import (
     timeline,
 )
 from cxloop.web.views import feedback_loops as loop_views
+from cxloop.web.views import feedback_survey_widget as survey_widget_views
 from cxloop.web.views import feedback_surveys as survey_views
 from cxloop.web.views import notifications as notification_views
 from cxloop.web.views import promises as promise_views
@@ -197,5 +198,6 @@ urlpatterns += [
     path(_survey + "triggers/", survey_views.survey_trigger_add, name="feedback-survey-trigger-add"),
     path(_survey + "triggers/<str:trigger_id>/", survey_views.survey_trigger, name="feedback-survey-trigger"),
     path(_survey + "send/", survey_views.survey_send, name="feedback-survey-send"),
+    path(_survey + "widget/", survey_widget_views.survey_widget, name="feedback-survey-widget"),
     path(_customer + "surveys/send/", survey_views.survey_send_to_customer, name="feedback-survey-send-customer"),
 ]

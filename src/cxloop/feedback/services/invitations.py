@@ -31,13 +31,14 @@ from cxloop.core.permissions import Perm
 from cxloop.customers import queries as customer_queries
 from cxloop.customers.models import Customer
 from cxloop.events.bus import publish
-from cxloop.feedback.errors import SurveyFatigueError, SurveyNotActiveError
+from cxloop.feedback.errors import SurveyFatigueError, SurveyNotActiveError, SurveyWidgetNotAllowedError
 from cxloop.feedback.events import SurveySent
 from cxloop.feedback.links import survey_url
 from cxloop.feedback.models import Invitation, InvitationStatus, Survey, SurveyStatus, TriggerKind
 from cxloop.feedback.services.invitation_content import email_content, short_text
 from cxloop.feedback.services.surveys import localized_definition
 from cxloop.messaging.models import MessageStatus
+from cxloop.messaging.services.consent import latest_record
 from cxloop.messaging.services.sending import send_message
 from cxloop.messaging.types import SendRequest
 from cxloop.privacy.services import record_audit
@@ -301,6 +302,111 @@ def _audit(actor: Actor, invitation: Invitation, action: str, detail: str) -> No
             "reason": invitation.skip_reason or None,
         },
     )
+
+
+# --- the web widget -----------------------------------------------------------------------------------------------
+
+WIDGET_CHANNEL = "web"
+PAGE_URL_MAX = 500
+
+
+def widget_actor(ip_address: str | None = None) -> Actor:
+    """Who acts for a website's survey widget: it may read surveys, find or create the customer the website
+    vouched for (a signed identity) and invite them; the audit names it "survey_widget" with the visitor's
+    address."""
+    return Actor(
+        user=None,
+        via="survey_widget",
+        ip_address=ip_address,
+        permissions=frozenset({Perm.FEEDBACK_VIEW, Perm.FEEDBACK_SEND, Perm.CUSTOMERS_EDIT, Perm.CUSTOMERS_VIEW}),
+    )
+
+
+def _open_widget_invitation(survey: Survey, customer: Customer, now: datetime) -> Invitation | None:
+    return (
+        Invitation.objects.filter(
+            survey=survey,
+            customer=customer,
+            trigger=TriggerKind.WIDGET,
+            status__in=(InvitationStatus.SENT, InvitationStatus.OPENED),
+            expires_at__gt=now,
+        )
+        .order_by("-sent_at", "-id")
+        .first()
+    )
+
+
+def _widget_refusal(survey: Survey, customer: Customer, now: datetime) -> str:
+    """Why the widget shows this customer nothing now ("" when it may ask)."""
+    if not customer.is_active:
+        return "merged into another customer"
+    # Not an outbound message, so no channel consent is needed; an objection to every channel still counts.
+    record = latest_record(customer.pk, WIDGET_CHANNEL, survey.purpose)
+    if record is not None and not record.granted:
+        return f"the customer withdrew {survey.purpose} consent"
+    # A survey with no fatigue limit at all must still not ask again at every page view: an answer holds until
+    # the link would have expired.
+    answered = Invitation.objects.filter(
+        survey=survey,
+        customer=customer,
+        trigger=TriggerKind.WIDGET,
+        status=InvitationStatus.ANSWERED,
+        sent_at__gt=now - timedelta(days=survey.link_valid_days),
+    )
+    if answered.exists():
+        return "already answered"
+    return _fatigue_reason(survey, customer, now)
+
+
+def check_widget_survey(survey: Survey) -> None:
+    """SurveyWidgetNotAllowedError (404) unless the survey is active and allowed in the web widget."""
+    if survey.status != SurveyStatus.ACTIVE or not survey.widget_enabled:
+        raise SurveyWidgetNotAllowedError(f"The survey {survey.key!r} is not offered in the web widget.")
+
+
+@transaction.atomic
+def invite_in_widget(actor: Actor, survey: Survey, customer: Customer, *, page_url: str = "") -> Invitation | None:
+    """The invitation a website's survey widget shows `customer` (whom the website vouched for), or None when
+    there is nothing to ask: fatigue, an answer already given, an objection. A page view never gets an error
+    for a rule, since it would land in a customer's page; the widget then shows nothing.
+
+    One open widget invitation per customer and survey is reused, so page views and open tabs show the same
+    one (and its partial answers). A new one counts as sent when shown (fatigue counts it), is audited with the
+    page it was shown on and publishes `survey.sent` with channel "web" and trigger "widget".
+    """
+    actor.require(Perm.FEEDBACK_SEND)
+    check_widget_survey(survey)
+    now = clock.now()
+    # One decision per customer at a time: two tabs opening at once get the same invitation.
+    list(Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk", flat=True))
+    existing = _open_widget_invitation(survey, customer, now)
+    if existing is not None:
+        return existing
+    if _widget_refusal(survey, customer, now):
+        return None
+    invitation = Invitation.objects.create(
+        survey=survey,
+        survey_version=survey.version,
+        customer=customer,
+        channel=WIDGET_CHANNEL,
+        locale=customer.locale or survey.default_locale,
+        status=InvitationStatus.SENT,
+        trigger=TriggerKind.WIDGET,
+        sent_at=now,
+        expires_at=now + timedelta(days=survey.link_valid_days),
+    )
+    page = page_url.strip()[:PAGE_URL_MAX]
+    _audit(actor, invitation, "survey.sent", f"web widget{' on ' + page if page else ''}")
+    publish(
+        SurveySent(
+            invitation_id=invitation.public_id,
+            survey=survey.key,
+            customer_id=customer.public_id,
+            channel=WIDGET_CHANNEL,
+            trigger=TriggerKind.WIDGET,
+        )
+    )
+    return invitation
 
 
 # --- batches (API) ------------------------------------------------------------------------------------------------

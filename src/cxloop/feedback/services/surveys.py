@@ -346,3 +346,26 @@ def archive_survey(actor: Actor, survey: Survey) -> Survey:
     survey.save(update_fields=["status", "updated_at"])
     _audit(actor, "survey.archived", survey, "archived", before)
     return survey
+
+
+@transaction.atomic
+def set_widget(actor: Actor, survey: Survey, *, enabled: bool) -> Survey:
+    """Allow (or stop) websites showing this survey in the web widget. Off by default: a survey written for an
+    email after a case makes no sense on a home page, so an admin opts each survey in."""
+    actor.require(Perm.FEEDBACK_MANAGE)
+    survey = _writable(survey)
+    if survey.widget_enabled == enabled:
+        return survey
+    before = {**_snapshot(survey), "widget_enabled": survey.widget_enabled}
+    survey.widget_enabled = enabled
+    survey.save(update_fields=["widget_enabled", "updated_at"])
+    record_audit(
+        actor,
+        "survey.widget_enabled" if enabled else "survey.widget_disabled",
+        object_type="survey",
+        object_id=survey.public_id,
+        summary=f"{survey.key}: {'allowed in' if enabled else 'taken out of'} the web widget",
+        before=before,
+        after={**_snapshot(survey), "widget_enabled": enabled},
+    )
+    return survey

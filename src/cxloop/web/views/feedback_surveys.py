@@ -38,6 +38,7 @@ from cxloop.feedback.services import triggers as trigger_services
 from cxloop.web.actor import web_actor
 from cxloop.web.forms import apply_errors, attempt
 from cxloop.web.responses import staff_view
+from cxloop.web.views.feedback_survey_widget import widget_card
 
 SURVEY_PAGE = 25
 INVITATION_PAGE = 25
@@ -257,6 +258,7 @@ def _render_survey(
         "translations": sorted((survey.translations or {}).items()),
         "trigger_form": forms_.get("trigger_form") or TriggerForm(),
         "send_form": forms_.get("send_form") or SendForm(),
+        "widget": widget_card(request, survey),
     }
     return render(request, "web/feedback/surveys/detail.html", context, status=status)
 
