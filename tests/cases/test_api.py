@@ -517,3 +517,12 @@ def test_the_outsider_changes_nothing(api, charlie, method, path, body):
     case.refresh_from_db()
     assert (case.status, case.version, case.owner, case.priority) == ("new", 1, None, "normal")
     assert (Case.objects.count(), CaseTask.objects.count(), Interaction.objects.count()) == (1, 0, interactions)
+
+
+@pytest.mark.parametrize("case_id", ["²", "#²", "9" * 30])
+def test_a_case_id_that_is_no_number_nor_public_id_is_a_404(api, alice, case_id):
+    from urllib.parse import quote
+
+    response = api.get(f"/cases/{quote(case_id)}/timeline", alice)
+
+    assert response.status_code == 404, response.content

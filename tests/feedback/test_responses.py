@@ -372,3 +372,13 @@ def test_the_answer_goes_to_the_profile_a_merged_customer_lives_on_in(nps_invita
     # then
     assert response.customer_id == target.pk
     assert Interaction.objects.get().customer_id == target.pk
+
+
+def test_a_unicode_digit_as_a_score_is_refused_with_its_path():
+    from cxloop.core.errors import ValidationError
+    from cxloop.feedback.definitions import clean_answers, parse_definition, standard_definition
+
+    definition = parse_definition(standard_definition("nps"), kind="nps")
+    with pytest.raises(ValidationError) as refused:
+        clean_answers(definition, {"score": "²"}, final=True)
+    assert refused.value.fields == {"answers.score": "must be a whole number from 0 to 10"}

@@ -67,6 +67,7 @@ from cxloop.cases.services import macros, merging, plans
 from cxloop.cases.services import setup as setup_services
 from cxloop.core.actor import Actor
 from cxloop.core.errors import NotFoundError, ValidationError
+from cxloop.core.ids import whole_number
 from cxloop.customers import queries as customer_queries
 from cxloop.interactions import inbox
 from cxloop.interactions import queries as interaction_queries
@@ -127,11 +128,12 @@ def _expected_version(request: HttpRequest, version: int | None) -> int | None:
     if not header:
         return version
     raw = header.removeprefix("W/").strip('"')
-    if not raw.isdigit():
+    number = whole_number(raw)
+    if number is None:
         raise ValidationError("If-Match must carry the case's version.", fields={"If-Match": 'e.g. "3"'})
-    if version is not None and version != int(raw):
+    if version is not None and version != number:
         raise ValidationError("The version in the body and in If-Match differ.", fields={"version": "differs"})
-    return int(raw)
+    return number
 
 
 def _out(actor: Actor, case: Case) -> CaseOut:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cxloop.core.errors import ValidationError
+from cxloop.core.ids import whole_number
 
 SCALES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
 QUESTION_TYPES = ("nps", "csat", "ces", "rating", "single", "multiple", "text")
@@ -329,8 +330,10 @@ def translated(raw: Mapping[str, Any], translations: Mapping[str, Any], locale: 
 def _answer(question: Question, raw: Any, errors: dict[str, str]) -> Any:
     path = f"answers.{question.id}"
     if question.is_scale:
-        if isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
-            raw = int(raw.strip())
+        if isinstance(raw, str):
+            text = raw.strip()
+            number = whole_number(text.removeprefix("-"), max_digits=3)
+            raw = raw if number is None else (-number if text.startswith("-") else number)
         if isinstance(raw, bool) or not isinstance(raw, int):
             errors[path] = f"must be a whole number from {question.min} to {question.max}"
             return None

@@ -17,6 +17,7 @@ from cxloop.cases.models import ACTIVE_STATUSES, Case, CaseConversation, CaseLin
 from cxloop.core import clock
 from cxloop.core.actor import Actor
 from cxloop.core.errors import NotFoundError, ValidationError
+from cxloop.core.ids import whole_number
 from cxloop.core.pagination import Page, paginate
 from cxloop.core.permissions import Perm
 
@@ -90,10 +91,8 @@ def _filtered(actor: Actor, filters: CaseFilters) -> QuerySet[Case]:
         qs = qs.filter(team_id=filters.team)
     if filters.text:
         text = filters.text.strip()
-        number = text.lstrip("#")
-        qs = qs.filter(
-            Q(subject__icontains=text) | Q(public_id=text) | (Q(pk=int(number)) if number.isdigit() else Q())
-        )
+        number = whole_number(text.lstrip("#"))
+        qs = qs.filter(Q(subject__icontains=text) | Q(public_id=text) | (Q(pk=number) if number is not None else Q()))
     return qs
 
 
@@ -142,8 +141,8 @@ def queue_counts(actor: Actor) -> QueueCounts:
 def get_case(actor: Actor, case_id: str) -> Case:
     """One case by public id or number (#123)."""
     actor.require(Perm.CASES_VIEW)
-    key = case_id.lstrip("#")
-    lookup = Q(pk=int(key)) if key.isdigit() else Q(public_id=case_id)
+    number = whole_number(case_id.lstrip("#"))
+    lookup = Q(pk=number) if number is not None else Q(public_id=case_id)
     case = _base().filter(lookup).first()
     if case is None:
         raise NotFoundError("No such case.")

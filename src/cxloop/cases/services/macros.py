@@ -33,6 +33,7 @@ from cxloop.cases.services import plans
 from cxloop.core import clock
 from cxloop.core.actor import Actor
 from cxloop.core.errors import CxloopError, NotFoundError, ValidationError
+from cxloop.core.ids import whole_number
 from cxloop.core.permissions import Perm
 from cxloop.interactions.models import Interaction
 from cxloop.interactions.services import record_interaction
@@ -331,8 +332,8 @@ def apply_macro_by_ids(actor: Actor, macro: Macro, case_ids: list[str]) -> list[
 
 def _find_cases(case_ids: list[str]) -> tuple[list[Case], list[CaseResult]]:
     """The named cases (public id or number), in the order given, and a not-found result for each unknown one."""
-    numbers = [int(i.lstrip("#")) for i in case_ids if i.lstrip("#").isdigit()]
-    public = [i for i in case_ids if not i.lstrip("#").isdigit()]
+    numbers = [n for i in case_ids if (n := whole_number(i.lstrip("#"))) is not None]
+    public = [i for i in case_ids if whole_number(i.lstrip("#")) is None]
     rows = Case.objects.filter(pk__in=numbers) | Case.objects.filter(public_id__in=public)
     by_key: dict[str, Case] = {}
     for row in rows.select_related("customer", "goal", "category", "owner", "team"):

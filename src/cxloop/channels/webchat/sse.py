@@ -17,6 +17,8 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, StreamingHttpResponse
 
+from cxloop.core.ids import whole_number
+
 RETRY_MS = 2000
 
 Fetch = Callable[[int], list[dict[str, Any]]]
@@ -25,8 +27,9 @@ Fetch = Callable[[int], list[dict[str, Any]]]
 def last_event_id(request: HttpRequest) -> int:
     """Where to resume: the Last-Event-ID header of a reconnect, else ?after=N; bad values mean 0."""
     for raw in (request.headers.get("Last-Event-ID", ""), request.GET.get("after", "")):
-        if raw.strip().isdigit():
-            return int(raw.strip())
+        number = whole_number(raw.strip())
+        if number is not None:
+            return number
     return 0
 
 

@@ -32,6 +32,7 @@ from cxloop.channels.webchat.errors import (
 from cxloop.channels.webchat.models import ChatSession, SessionStatus
 from cxloop.core.actor import Actor
 from cxloop.core.errors import CxloopError, ValidationError
+from cxloop.core.ids import whole_number
 
 MAX_BODY_BYTES = 64 * 1024
 WIDGET_JS = Path(__file__).with_name("static") / "webchat" / "widget.js"
@@ -112,7 +113,8 @@ def _session(request: HttpRequest, session_id: str) -> ChatSession:
 
 def _body(request: HttpRequest) -> dict[str, Any]:
     length = request.META.get("CONTENT_LENGTH") or "0"
-    if not length.isdigit() or int(length) > MAX_BODY_BYTES:
+    size = whole_number(length)
+    if size is None or size > MAX_BODY_BYTES:
         raise PayloadTooLargeError(f"The body must be at most {MAX_BODY_BYTES} bytes.")
     if not request.body:
         return {}
@@ -148,9 +150,10 @@ def start(request: HttpRequest) -> HttpResponse:
 
 def _after(request: HttpRequest) -> int:
     raw = request.GET.get("after", "0").strip() or "0"
-    if not raw.isdigit():
+    number = whole_number(raw)
+    if number is None:
         raise ValidationError("after must be a message number.", fields={"after": "must be a whole number ≥ 0"})
-    return int(raw)
+    return number
 
 
 @visitor_endpoint("GET", "POST")

@@ -24,6 +24,7 @@ from cxloop.cases.queries import setup as setup_queries
 from cxloop.cases.services import setup as setup_services
 from cxloop.core.actor import Actor
 from cxloop.core.errors import NotFoundError, ValidationError
+from cxloop.core.ids import whole_number
 from cxloop.core.permissions import Perm
 from cxloop.interactions.models import Channel
 from cxloop.web.actor import web_actor
@@ -111,7 +112,7 @@ def parse_tasks(text: str) -> tuple[setup_services.TemplateTaskInput, ...]:
         if not line.strip():
             continue
         parts = [part.strip() for part in line.split("|")]
-        hours = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+        hours = whole_number(parts[1], max_digits=6) if len(parts) > 1 else None
         checklist = tuple(item.strip() for item in parts[2].split(";") if item.strip()) if len(parts) > 2 else ()
         tasks.append(setup_services.TemplateTaskInput(title=parts[0], due_after_hours=hours, checklist=checklist))
     return tuple(tasks)
@@ -275,15 +276,16 @@ def _row_operation(actor: Actor, request: HttpRequest, page: str, key: str, acti
         return lambda: setup_services.update_category(actor, category, is_active=active)
     if page == "fields" and action == "delete":
         return lambda: setup_services.delete_case_field(actor, setup_queries.get_case_field(actor, key))
-    if page == "templates" and key.isdigit():
-        template = setup_queries.get_template(actor, int(key))
+    number = whole_number(key)
+    if page == "templates" and number is not None:
+        template = setup_queries.get_template(actor, number)
         if action in ("retire", "restore"):
             return lambda: setup_services.update_template(actor, template, is_active=active)
         if action == "tasks":
             text = request.POST.get(f"t{template.pk}-tasks", "")
             return lambda: setup_services.replace_template_tasks(actor, template, parse_tasks(text))
-    if page == "macros" and key.isdigit() and action in ("retire", "restore"):
-        macro = setup_queries.get_macro(actor, int(key))
+    if page == "macros" and number is not None and action in ("retire", "restore"):
+        macro = setup_queries.get_macro(actor, number)
         return lambda: setup_services.update_macro(actor, macro, is_active=active)
     if page == "channels" and action == "save" and key in dict(CASE_CHANNELS):
         form = _with_choices(actor, ChannelSettingForm(request.POST, prefix=key))

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET
 
 from cxloop.core import clock
 from cxloop.core.errors import ValidationError
+from cxloop.core.ids import whole_number
 from cxloop.core.permissions import Perm
 from cxloop.feedback.queries import drivers as driver_queries
 from cxloop.feedback.queries import scores as score_queries
@@ -246,10 +247,11 @@ def drivers(request: HttpRequest) -> HttpResponse:
     chosen = _period(request.GET)
     kind = request.GET.get("kind", "nps")
     raw_min = request.GET.get("min", str(driver_queries.DEFAULT_MIN_MENTIONS))
-    if not raw_min.isdigit():
+    min_mentions = whole_number(raw_min)
+    if min_mentions is None:
         raise ValidationError("Invalid minimum.", fields={"min": "a whole number"})
     filters = driver_queries.DriverFilters(
-        kind=kind, survey=chosen.survey, start=chosen.start, end=chosen.end, min_mentions=int(raw_min)
+        kind=kind, survey=chosen.survey, start=chosen.start, end=chosen.end, min_mentions=min_mentions
     )
     report = driver_queries.drivers(actor, filters)
     context = {

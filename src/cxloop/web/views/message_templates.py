@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from cxloop.core.actor import Actor
 from cxloop.core.errors import CxloopError, NotFoundError, PermissionDeniedError
+from cxloop.core.ids import whole_number
 from cxloop.core.permissions import Perm
 from cxloop.customers import queries as customer_queries
 from cxloop.customers.models import Customer
@@ -376,7 +377,8 @@ def template_compare(request: HttpRequest, key: str) -> HttpResponse:
     picked = []
     for name in ("a", "b"):
         raw = request.GET.get(name, "")
-        version = versions.filter(pk=int(raw)).first() if raw.isdigit() and len(raw) <= 18 else None
+        number = whole_number(raw)
+        version = versions.filter(pk=number).first() if number is not None else None
         if version is None:
             messages.error(request, "Pick two versions of this template to compare.")
             return redirect(reverse("web:template", args=[template.key]) + "#history")

@@ -23,6 +23,7 @@ from cxloop.cases.queries import sla as sla_queries
 from cxloop.cases.services import sla_config
 from cxloop.core.actor import Actor
 from cxloop.core.errors import NotFoundError
+from cxloop.core.ids import whole_number
 from cxloop.core.permissions import Perm
 from cxloop.web.actor import web_actor
 from cxloop.web.forms import attempt
@@ -325,7 +326,8 @@ def team_calendar(request: HttpRequest, team_id: int) -> HttpResponse:
     actor = web_actor(request)
     team = sla_queries.get_team(actor, team_id)
     value = request.POST.get("calendar", "")
-    calendar = sla_queries.get_calendar(actor, int(value)) if value.isdigit() else None
+    number = whole_number(value)
+    calendar = sla_queries.get_calendar(actor, number) if number is not None else None
     sla_config.set_team_calendar(actor, team, calendar)
     messages.success(
         request, f"{team.name} counts its SLAs in {calendar.name if calendar else 'the default calendar'}."
