@@ -89,11 +89,10 @@
       "<style>" +
       CSS +
       "</style>" +
-      '<p class="sr" role="status"></p>' +
       '<aside class="panel" aria-labelledby="cxs-title">' +
       '<header><h2 id="cxs-title"></h2>' +
       '<button class="close" type="button" aria-label="Close the survey">&times;</button></header>' +
-      "<iframe></iframe></aside>";
+      '<iframe></iframe><p class="sr" role="status"></p></aside>';
     var panel = root.querySelector(".panel");
     var frame = root.querySelector("iframe");
     var announce = root.querySelector("[role=status]");
