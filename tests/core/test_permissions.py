@@ -21,6 +21,8 @@ ROLE_TABLE = {
         P.CUSTOMERS_EDIT,
         P.INTERACTIONS_WRITE,
         P.CASES_WORK,
+        P.FEEDBACK_VIEW,
+        P.FEEDBACK_SEND,
     },
     "supervisor": {
         P.CUSTOMERS_VIEW,
@@ -37,8 +39,11 @@ ROLE_TABLE = {
         P.CUSTOMERS_EXPORT,
         P.CONVERSATIONS_ASSIGN,
         P.CHANNELS_MANAGE,
+        P.FEEDBACK_VIEW,
+        P.FEEDBACK_SEND,
+        P.FEEDBACK_MANAGE,
     },
-    "analyst": {P.CUSTOMERS_VIEW, P.INTERACTIONS_VIEW, P.CASES_VIEW, P.CUSTOMERS_EXPORT},
+    "analyst": {P.CUSTOMERS_VIEW, P.INTERACTIONS_VIEW, P.CASES_VIEW, P.FEEDBACK_VIEW, P.CUSTOMERS_EXPORT},
     "admin": set(Perm),
 }
 
@@ -51,12 +56,12 @@ def test_each_role_grants_exactly_its_permissions(role, expected):
 @pytest.mark.parametrize(
     ("role", "scopes", "expected"),
     [
-        ("admin", ["read"], {P.CUSTOMERS_VIEW, P.INTERACTIONS_VIEW, P.CASES_VIEW, P.CUSTOMERS_EXPORT}),
+        ("admin", ["read"], {P.CUSTOMERS_VIEW, P.INTERACTIONS_VIEW, P.CASES_VIEW, P.FEEDBACK_VIEW, P.CUSTOMERS_EXPORT}),
         ("admin", ["read", "write"], ROLE_TABLE["supervisor"]),
         ("admin", ["admin"], set(Perm)),
         ("agent", ["read", "write", "admin"], ROLE_TABLE["agent"]),
         ("analyst", ["read", "write"], ROLE_TABLE["analyst"]),
-        ("supervisor", ["read"], {P.CUSTOMERS_VIEW, P.INTERACTIONS_VIEW, P.CASES_VIEW, P.CUSTOMERS_EXPORT}),
+        ("supervisor", ["read"], {P.CUSTOMERS_VIEW, P.INTERACTIONS_VIEW, P.CASES_VIEW, P.FEEDBACK_VIEW, P.CUSTOMERS_EXPORT}),
         ("agent", ["write"], ROLE_TABLE["agent"]),
         ("admin", [], set()),
         ("admin", ["root", "sudo"], set()),
