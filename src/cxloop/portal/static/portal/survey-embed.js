@@ -13,7 +13,9 @@
   function height() {
     tell("height", { height: Math.ceil(document.documentElement.scrollHeight) });
   }
-  document.addEventListener("keydown", function (event) {
+  // On release, not press: the panel removes this frame at once, and a key still held down in a frame that is
+  // gone leaves its release with nowhere to go.
+  document.addEventListener("keyup", function (event) {
     if (event.key === "Escape") tell("escape");
   });
   if (window.ResizeObserver) new ResizeObserver(height).observe(document.body);
