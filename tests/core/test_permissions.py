@@ -61,7 +61,11 @@ def test_each_role_grants_exactly_its_permissions(role, expected):
         ("admin", ["admin"], set(Perm)),
         ("agent", ["read", "write", "admin"], ROLE_TABLE["agent"]),
         ("analyst", ["read", "write"], ROLE_TABLE["analyst"]),
-        ("supervisor", ["read"], {P.CUSTOMERS_VIEW, P.INTERACTIONS_VIEW, P.CASES_VIEW, P.FEEDBACK_VIEW, P.CUSTOMERS_EXPORT}),
+        (
+            "supervisor",
+            ["read"],
+            {P.CUSTOMERS_VIEW, P.INTERACTIONS_VIEW, P.CASES_VIEW, P.FEEDBACK_VIEW, P.CUSTOMERS_EXPORT},
+        ),
         ("agent", ["write"], ROLE_TABLE["agent"]),
         ("admin", [], set()),
         ("admin", ["root", "sudo"], set()),
