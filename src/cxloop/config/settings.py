@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "cxloop.cases",
     "cxloop.textanalytics",
     "cxloop.feedback",
+    "cxloop.journeys",
     "cxloop.portal",
     "cxloop.channels.sms",
     "cxloop.channels.whatsapp",
