@@ -120,6 +120,26 @@ def test_condition_errors_give_their_path():
     assert problems["steps[0].branches[0].when.all[1]"].startswith("a condition is exactly one of")
 
 
+@pytest.mark.parametrize(
+    ("comparison", "path", "reason"),
+    [
+        ({"field": "tags", "operator": "in", "value": "vip"}, "value", '"in" takes a list of values'),
+        ({"field": "tags", "operator": "contains"}, "value", "required"),
+        ({"field": "attributes.plan", "operator": "gt", "value": [1]}, "value", 'is not of types "number", "string"'),
+        ({"field": "attributes.plan", "operator": "exists", "value": "yes"}, "value", 'is not of type "boolean"'),
+        ({"field": "plan", "operator": "eq", "value": 1}, "field", "a field: profile.<name>, attributes.<key>"),
+    ],
+)
+def test_comparison_value_fits_its_operator(comparison, path, reason):
+    data = yaml.safe_load(example_text("win_back"))
+    data["goal"] = comparison
+
+    problems = _problems(data)
+
+    assert list(problems) == [f"goal.{path}"]
+    assert reason in problems[f"goal.{path}"]
+
+
 def test_unknown_step_id_is_refused_at_the_reference():
     data = _onboarding()
     data["steps"][1]["on_timeout"] = "nowhere"

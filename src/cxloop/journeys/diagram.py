@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from cxloop.journeys.documents import (
+from cxloop.journeys.elements import (
     BranchStep,
     DateAttributeTrigger,
     EventTrigger,

@@ -2,9 +2,10 @@
 `fields` maps the path of every problem ("steps[3].next", "trigger.event") to its reason.
 
 Two passes, so an author sees all mistakes at once: the shipped JSON Schema (journey.schema.json) checks the
-shape, then the graph checks that a schema cannot express: every step id named exists, exactly one entry step,
-nothing unreachable, every loop waits somewhere (a loop without a wait would spin), and every path ends at an
-exit or is ended by the goal. The runtime relies on these, so it never meets a document it cannot run.
+shape, then graph.py checks what a schema cannot express: every step id named exists, one start step, nothing
+unreachable, every loop waits somewhere (a loop without a wait would spin), and every path ends at an exit or is
+ended by the goal. The runtime relies on these, so it never meets a document it cannot run. The typed parts
+(frozen dataclasses) are in elements.py.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import time, timedelta
 from functools import cache
 from importlib import resources
@@ -23,231 +23,38 @@ import jsonschema_rs
 import yaml
 
 from cxloop.core.errors import ValidationError
+from cxloop.journeys.elements import (
+    AllOf,
+    AnyOf,
+    Branch,
+    BranchStep,
+    Comparison,
+    Condition,
+    DateAttributeTrigger,
+    EventTrigger,
+    ExitStep,
+    HasEvent,
+    JourneyDocument,
+    ManualTrigger,
+    Not,
+    OpenCaseStep,
+    Reentry,
+    SegmentTrigger,
+    SendMessageStep,
+    SendSurveyStep,
+    SetAttributeStep,
+    Step,
+    TagStep,
+    Trigger,
+    WaitStep,
+    WebhookStep,
+)
+from cxloop.journeys.graph import check_graph
 
 MAX_TEXT_LENGTH = 1_000_000
 _MAX_DEPTH = 64
 _MAX_NODES = 100_000
 _ROOT = "document"
-JSONValue = str | int | float | bool | None | list[Any] | dict[str, Any]
-
-# ---------------------------------------------------------------- the typed document
-
-
-@dataclass(frozen=True)
-class Comparison:
-    field: str  # profile.<name>, attributes.<key>, event.type, event.at, event.properties.<key>..., tags
-    operator: str  # eq ne lt lte gt gte in contains exists
-    value: JSONValue = None
-
-
-@dataclass(frozen=True)
-class AllOf:
-    conditions: tuple[Condition, ...]
-
-
-@dataclass(frozen=True)
-class AnyOf:
-    conditions: tuple[Condition, ...]
-
-
-@dataclass(frozen=True)
-class Not:
-    condition: Condition
-
-
-@dataclass(frozen=True)
-class HasEvent:
-    """Past behaviour: the customer had at least `min_count` events of this type (in the last `within`)."""
-
-    event_type: str
-    within: timedelta | None = None
-    where: Condition | None = None
-    min_count: int = 1
-
-
-Condition = AllOf | AnyOf | Not | Comparison | HasEvent
-
-
-@dataclass(frozen=True)
-class EventTrigger:
-    event_type: str
-    conditions: Condition | None = None
-
-
-@dataclass(frozen=True)
-class SegmentTrigger:
-    """Entering a segment; segments arrive with the insights module, the trigger's shape is fixed now."""
-
-    segment: str
-
-
-@dataclass(frozen=True)
-class DateAttributeTrigger:
-    """A date in the customer's attributes plus `offset` (negative: before it), e.g. 30 days before renewal."""
-
-    attribute: str
-    offset: timedelta
-    time_of_day: time | None = None
-    conditions: Condition | None = None
-
-
-@dataclass(frozen=True)
-class ManualTrigger:
-    pass
-
-
-Trigger = EventTrigger | SegmentTrigger | DateAttributeTrigger | ManualTrigger
-
-
-@dataclass(frozen=True)
-class Reentry:
-    policy: Literal["never", "after", "always"] = "never"
-    days: int | None = None
-
-
-@dataclass(frozen=True)
-class Edge:
-    """One arrow of the graph: where a step may lead, with its label ("timeout", a branch's label)."""
-
-    target: str
-    label: str = ""
-    path: str = ""  # where the document names the target, e.g. "steps[2].branches[0].then"
-
-
-@dataclass(frozen=True)
-class WaitStep:
-    id: str
-    next: str
-    label: str = ""
-    duration: timedelta | None = None
-    time_of_day: time | None = None  # in the customer's time zone
-    event_type: str | None = None
-    where: Condition | None = None
-    timeout: timedelta | None = None
-    on_timeout: str | None = None
-
-
-@dataclass(frozen=True)
-class Branch:
-    when: Condition
-    then: str
-    label: str = ""
-
-
-@dataclass(frozen=True)
-class BranchStep:
-    id: str
-    branches: tuple[Branch, ...]
-    otherwise: str
-    label: str = ""
-
-
-@dataclass(frozen=True)
-class SendMessageStep:
-    id: str
-    channel: str
-    template: str
-    purpose: str
-    next: str
-    label: str = ""
-
-
-@dataclass(frozen=True)
-class OpenCaseStep:
-    id: str
-    subject: str
-    next: str
-    label: str = ""
-    goal: str = ""
-    priority: str = "normal"
-    queue: str = ""
-    assignee: str = ""
-    is_task: bool = False
-
-
-@dataclass(frozen=True)
-class SendSurveyStep:
-    id: str
-    survey: str
-    next: str
-    label: str = ""
-    channel: str = "last_used"
-
-
-@dataclass(frozen=True)
-class SetAttributeStep:
-    id: str
-    attribute: str
-    value: str | int | float | bool | None
-    next: str
-    label: str = ""
-
-
-@dataclass(frozen=True)
-class TagStep:
-    id: str
-    next: str
-    label: str = ""
-    add: tuple[str, ...] = ()
-    remove: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class WebhookStep:
-    id: str
-    url: str
-    next: str
-    label: str = ""
-    is_signed: bool = True
-
-
-@dataclass(frozen=True)
-class ExitStep:
-    id: str
-    label: str = ""
-    reason: str = ""
-
-
-Step = (
-    WaitStep | BranchStep | SendMessageStep | OpenCaseStep | SendSurveyStep | SetAttributeStep | TagStep | WebhookStep
-) | ExitStep
-
-
-@dataclass(frozen=True)
-class JourneyDocument:
-    key: str
-    name: str
-    trigger: Trigger
-    steps: tuple[Step, ...]
-    entry: str  # the start step: `start` in the document, else the first step
-    goal: Condition | None = None
-    reentry: Reentry = field(default_factory=Reentry)
-    description: str = ""
-    version_note: str = ""
-    data: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)  # as validated, to store
-
-    def step(self, step_id: str) -> Step:
-        return next(s for s in self.steps if s.id == step_id)
-
-
-def step_kind(step: Step) -> str:
-    return _KIND_OF[type(step)]
-
-
-def edges(step: Step, index: int) -> tuple[Edge, ...]:
-    """The arrows out of `step` (the `index`-th step), in the order the document gives them."""
-    at = f"steps[{index}]"
-    if isinstance(step, ExitStep):
-        return ()
-    if isinstance(step, BranchStep):
-        arrows = [
-            Edge(b.then, b.label or f"branch {n + 1}", f"{at}.branches[{n}].then") for n, b in enumerate(step.branches)
-        ]
-        return (*arrows, Edge(step.otherwise, "otherwise", f"{at}.otherwise"))
-    if isinstance(step, WaitStep) and step.on_timeout is not None:
-        return (Edge(step.next, "event", f"{at}.next"), Edge(step.on_timeout, "timeout", f"{at}.on_timeout"))
-    return (Edge(step.next, "", f"{at}.next"),)
-
 
 # ---------------------------------------------------------------- entry points
 
@@ -428,7 +235,7 @@ def _describe(error: jsonschema_rs.ValidationError) -> list[tuple[str, str]]:
     if keyword == "additionalProperties":
         return [(_join(path, str(name)), "unknown field here") for name in details.get("unexpected", [])]
     own_message = _schema_at(error.schema_path[:-1]).get("errorMessage")
-    if keyword in {"oneOf", "anyOf", "not", "pattern"} and isinstance(own_message, str):
+    if keyword in {"oneOf", "anyOf", "not", "pattern", "type"} and isinstance(own_message, str):
         return [(path, own_message)]
     if keyword == "enum":
         return [(path, "must be one of: " + ", ".join(str(option) for option in details.get("options", [])))]
@@ -544,11 +351,6 @@ _STEP_BUILDERS: dict[str, Callable[[Mapping[str, Any]], Step]] = {
     "webhook": lambda d: WebhookStep(d["id"], d["url"], d["next"], d.get("label", ""), d.get("signed", True)),
     "exit": lambda d: ExitStep(d["id"], d.get("label", ""), d.get("reason", "")),
 }
-_KIND_OF: dict[type, str] = {
-    WaitStep: "wait", BranchStep: "branch", SendMessageStep: "send_message", OpenCaseStep: "open_case",
-    SendSurveyStep: "send_survey", SetAttributeStep: "set_attribute", TagStep: "tag", WebhookStep: "webhook",
-    ExitStep: "exit",
-}  # fmt: skip
 
 
 def _build(data: dict[str, Any]) -> JourneyDocument:
@@ -560,119 +362,3 @@ def _build(data: dict[str, Any]) -> JourneyDocument:
         goal=_maybe_condition(data.get("goal")), reentry=Reentry(reentry["policy"], reentry.get("days")),
         description=data.get("description", ""), version_note=data.get("version_note", ""), data=data,
     )  # fmt: skip
-
-
-# ---------------------------------------------------------------- the graph checks a schema cannot express
-
-
-def check_graph(document: JourneyDocument) -> dict[str, str]:
-    """Path → reason for each graph problem; empty when the journey can run."""
-    problems: dict[str, str] = {}
-    index: dict[str, int] = {}
-    for n, step in enumerate(document.steps):
-        if step.id in index:
-            _add(problems, f"steps[{n}].id", f"the id {step.id!r} is already used by steps[{index[step.id]}]")
-        else:
-            index[step.id] = n
-    graph: dict[str, list[str]] = {step_id: [] for step_id in index}
-    for n, step in enumerate(document.steps):
-        for edge in edges(step, n):
-            if edge.target in index:
-                graph[step.id].append(edge.target)
-            else:
-                _add(problems, edge.path, f"no step has the id {edge.target!r}")
-    if document.entry not in index:
-        _add(problems, "start", f"no step has the id {document.entry!r}")
-        return problems
-    targets = {target for step_targets in graph.values() for target in step_targets}
-    reached = _reachable(graph, [document.entry])
-    for step_id, n in index.items():
-        if step_id in reached:
-            continue
-        if step_id in targets:
-            _add(problems, f"steps[{n}]", f"cannot be reached from the start step {document.entry!r}")
-        else:
-            _add(problems, f"steps[{n}]", f"no step leads here; only the start step {document.entry!r} has no way in")
-    _check_loops(document, graph, index, problems)
-    if document.goal is None:
-        _check_endings(document, graph, {step_id: n for step_id, n in index.items() if step_id in reached}, problems)
-    return problems
-
-
-def _reachable(graph: Mapping[str, list[str]], starts: list[str]) -> set[str]:
-    seen, todo = set(starts), list(starts)
-    while todo:
-        for target in graph.get(todo.pop(), []):
-            if target not in seen:
-                seen.add(target)
-                todo.append(target)
-    return seen
-
-
-def _check_loops(
-    document: JourneyDocument, graph: dict[str, list[str]], index: dict[str, int], problems: dict[str, str]
-) -> None:
-    """A loop must contain a wait: without one a customer would cycle through its steps without end."""
-    waits = {step.id for step in document.steps if isinstance(step, WaitStep)}
-    for component in _strongly_connected(graph):
-        looped = len(component) > 1 or component[0] in graph[component[0]]
-        if looped and not waits.intersection(component):
-            first = min(component, key=index.__getitem__)
-            names = ", ".join(sorted(component, key=index.__getitem__))
-            _add(problems, f"steps[{index[first]}]", f"the loop through {names} has no wait step; a loop must wait")
-
-
-def _check_endings(
-    document: JourneyDocument, graph: dict[str, list[str]], index: dict[str, int], problems: dict[str, str]
-) -> None:
-    """Without a goal to end it, every reachable step (in `index`) must have a way on to an exit."""
-    reverse: dict[str, list[str]] = {step_id: [] for step_id in graph}
-    for source, targets in graph.items():
-        for target in targets:
-            reverse[target].append(source)
-    exits = [step.id for step in document.steps if isinstance(step, ExitStep)]
-    can_end = _reachable(reverse, exits)
-    for step_id, n in index.items():
-        if step_id not in can_end:
-            _add(problems, f"steps[{n}]", "no path from here reaches an exit step, and the journey has no goal")
-
-
-def _strongly_connected(graph: Mapping[str, list[str]]) -> list[list[str]]:
-    """Tarjan's algorithm without recursion (documents may hold up to 200 steps)."""
-    order: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    components: list[list[str]] = []
-    for root in graph:
-        if root in order:
-            continue
-        work: list[tuple[str, int]] = [(root, 0)]
-        while work:
-            node, child = work.pop()
-            if child == 0:
-                order[node] = low[node] = len(order)
-                stack.append(node)
-                on_stack.add(node)
-            targets = graph[node]
-            if child < len(targets):
-                work.append((node, child + 1))
-                target = targets[child]
-                if target not in order:
-                    work.append((target, 0))
-                elif target in on_stack:
-                    low[node] = min(low[node], order[target])
-                continue
-            if low[node] == order[node]:
-                component = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == node:
-                        break
-                components.append(component)
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-    return components
