@@ -1,6 +1,7 @@
 import copy
 import json
 from datetime import time, timedelta
+from pathlib import Path
 
 import pytest
 import yaml
@@ -138,6 +139,62 @@ def test_comparison_value_fits_its_operator(comparison, path, reason):
 
     assert list(problems) == [f"goal.{path}"]
     assert reason in problems[f"goal.{path}"]
+
+
+@pytest.mark.parametrize(
+    ("step", "path", "reason"),
+    [
+        ({"kind": "tag", "next": "done"}, "steps[0]", "a tag step adds or removes at least one tag"),
+        ({"kind": "webhook", "url": "ftp://x", "next": "done"}, "steps[0].url", "does not match"),
+        ({"kind": "open_case", "subject": "", "next": "done"}, "steps[0].subject", "shorter than 1 character"),
+        ({"kind": "open_case", "subject": "s", "priority": "asap", "next": "done"}, "steps[0].priority", "one of: low"),
+        ({"kind": "send_survey", "next": "done"}, "steps[0].survey", "required"),
+        ({"kind": "set_attribute", "attribute": "plan", "value": [1], "next": "done"}, "steps[0].value", "types"),
+        ({"kind": "wait", "time_of_day": "25:00", "next": "done"}, "steps[0].time_of_day", '"HH:MM" (24-hour clock)'),
+        ({"kind": "wait", "duration": "1 day", "timeout": "2 days", "next": "done"}, "steps[0].event", "required"),
+        ({"kind": "branch", "branches": [], "otherwise": "done"}, "steps[0].branches", "less than 1 item"),
+        ({"kind": "exit", "next": "done"}, "steps[0].next", "unknown field here"),
+        ({"kind": "teleport", "next": "done"}, "steps[0].kind", "must be one of: wait, branch"),
+        ({"id": "Bad Id", "kind": "exit"}, "steps[0].id", "a step id: lowercase letters"),
+    ],
+)
+def test_each_step_kind_refuses_with_the_path(step, path, reason):
+    data = {
+        "key": "k",
+        "name": "K",
+        "trigger": {"kind": "manual"},
+        "steps": [{"id": "first", **step}, {"id": "done", "kind": "exit"}],
+    }
+
+    problems = _problems(data)
+
+    assert list(problems) == [path]
+    assert reason in problems[path]
+
+
+@pytest.mark.parametrize(
+    ("trigger", "path", "reason"),
+    [
+        ({"kind": "segment"}, "trigger.segment", "required"),
+        ({"kind": "manual", "event": "a.b"}, "trigger.event", "unknown field here"),
+        ({"kind": "date_attribute", "attribute": "renewal_on"}, "trigger.offset", "required"),
+        (
+            {"kind": "date_attribute", "attribute": "r", "offset": {"direction": "before"}},
+            "trigger.offset.duration",
+            "required",
+        ),
+        ({"kind": "event", "event": "Order Placed"}, "trigger.event", "an event type: lowercase words"),
+        ({"kind": "webhook"}, "trigger.kind", "must be one of: event, segment, date_attribute, manual"),
+    ],
+)
+def test_each_trigger_kind_refuses_with_the_path(trigger, path, reason):
+    data = _onboarding()
+    data["trigger"] = trigger
+
+    problems = _problems(data)
+
+    assert list(problems) == [path]
+    assert reason in problems[path]
 
 
 def test_unknown_step_id_is_refused_at_the_reference():
@@ -349,3 +406,10 @@ def test_arbitrary_yaml_text_never_crashes(text):
 
     assert isinstance(outcome, ValidationError)
     assert outcome.fields
+
+
+def test_docs_show_the_examples_as_shipped():
+    reference = (Path(__file__).parents[2] / "docs" / "journeys.md").read_text(encoding="utf-8")
+
+    for name in example_names():
+        assert example_text(name) in reference
