@@ -167,6 +167,35 @@ def _survey_response(world: World, member: Member) -> dict[str, Any]:
     return {"response_id": ResponseFactory(invitation=InvitationFactory(customer=world["customer"])).public_id}
 
 
+def _event_type(world: World, member: Member) -> dict[str, Any]:
+    """The key of an event type, registered when an operation names it."""
+    from cxloop.events.models import EventType
+
+    EventType.objects.get_or_create(key="order.shipped", defaults={"name": "Order shipped"})
+    return {"key": "order.shipped"}
+
+
+def _customer_event(world: World, member: Member) -> dict[str, Any]:
+    from cxloop.events import services as event_services
+    from cxloop.events.types import CustomerRef, EventInput
+
+    _event_type(world, member)
+    (result,) = event_services.ingest_events(
+        Actor.system("test"),
+        [
+            EventInput(
+                event_id=f"access-{member.user.pk}", type="order.shipped", customer=CustomerRef(email="ev@example.com")
+            )
+        ],
+    )
+    return {"event_id": result.event_public_id}
+
+
+def _event_body(world: World) -> dict[str, Any]:
+    _event_type(world, None)  # type: ignore[arg-type]
+    return {"event_id": "access-post", "type": "order.shipped", "customer": {"email": "ev@example.com"}}
+
+
 def _loop_rule(world: World, member: Member) -> dict[str, Any]:
     from cxloop.feedback.models import LoopRule
 
@@ -326,6 +355,16 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/interactions/batch"): Rule(
         frozenset({Perm.INTERACTIONS_WRITE, Perm.CUSTOMERS_EDIT}), body=lambda w: {"items": [ITEM]}
     ),
+    ("GET", "/api/v1/event-types"): Rule(frozenset({Perm.INTERACTIONS_VIEW})),
+    ("POST", "/api/v1/event-types"): Rule(
+        frozenset({Perm.CHANNELS_MANAGE}), body=lambda w: {"key": "trial.started", "name": "Trial started"}
+    ),
+    ("GET", "/api/v1/event-types/{key}"): Rule(frozenset({Perm.INTERACTIONS_VIEW}), _event_type),
+    ("PUT", "/api/v1/event-types/{key}"): Rule(
+        frozenset({Perm.CHANNELS_MANAGE}), _event_type, body=lambda w: {"name": "Order shipped"}
+    ),
+    ("POST", "/api/v1/events"): Rule(frozenset({Perm.INTERACTIONS_WRITE, Perm.CUSTOMERS_EDIT}), body=_event_body),
+    ("GET", "/api/v1/events/{event_id}"): Rule(frozenset({Perm.CUSTOMERS_VIEW}), _customer_event),
     ("GET", "/api/v1/interactions/{interaction_id}"): Rule(
         frozenset({Perm.INTERACTIONS_VIEW}), lambda w, m: {"interaction_id": w["interaction"].public_id}
     ),

@@ -16,6 +16,7 @@ from cxloop.cases.sla_api import router as sla_router
 from cxloop.channels.api import router as inbound_router
 from cxloop.channels.phone.api import router as calls_router
 from cxloop.customers.api import router as customers_router
+from cxloop.events.api import router as events_router
 from cxloop.feedback.api_loops import router as feedback_loops_router
 from cxloop.feedback.api_responses import router as survey_responses_router
 from cxloop.feedback.api_scores import router as feedback_scores_router
@@ -40,6 +41,7 @@ install_error_handlers(api)
 api.add_decorator(guard_request)
 api.add_router("/", customers_router)
 api.add_router("/", interactions_router)
+api.add_router("/", events_router)
 api.add_router("/", tokens_router)
 api.add_router("/", audit_router)
 api.add_router("/", inbound_router)

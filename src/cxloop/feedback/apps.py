@@ -7,6 +7,7 @@ from django.apps import AppConfig
 if TYPE_CHECKING:
     from cxloop.core.actor import Actor
     from cxloop.customers.models import Customer
+    from cxloop.events.bus import DomainEvent
 
 
 class FeedbackConfig(AppConfig):
@@ -63,7 +64,20 @@ def _register_survey_triggers() -> None:
 
     subscribe("*", triggers.on_domain_event)
     subscribe("conversation.status_changed", triggers.on_conversation_status_changed)
+    subscribe("customer_event.received", _on_customer_event)
     register_customer_panel("surveys", "Surveys", "web/feedback/surveys/customer_panel.html", _surveys_panel, order=21)
+
+
+def _on_customer_event(event: DomainEvent) -> None:
+    """A customer event fires the triggers named after its TYPE ("purchase.completed"), with its properties as the
+    payload the trigger's conditions read and its event_id as the ref that keeps one event from inviting twice."""
+    from cxloop.feedback.services import triggers
+
+    data = event.payload()
+    if data["type"] not in triggers.active_event_names():  # a set lookup: a batch publishes thousands
+        return
+    payload = {**data.get("properties", {}), "event_id": data["event_id"], "type": data["type"]}
+    triggers.fire(str(data["type"]), customer_id=str(data["customer_id"]), payload=payload)
 
 
 def _surveys_panel(actor: Actor, customer: Customer) -> dict[str, Any] | None:

@@ -1,0 +1,119 @@
+"""API shapes of customer events and event types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ninja import Schema
+from pydantic import Field
+
+from cxloop.events.models import Event, EventType
+
+
+class EventTypeIn(Schema):
+    key: str = Field(max_length=100, description='e.g. "purchase.completed"; fixed once created')
+    name: str = Field(max_length=200)
+    description: str = ""
+    properties_schema: dict[str, Any] = Field(default_factory=dict, description="JSON Schema of the properties")
+    show_on_timeline: bool = False
+    is_active: bool = True
+
+
+class EventTypeUpdate(Schema):
+    name: str = Field(max_length=200)
+    description: str = ""
+    properties_schema: dict[str, Any] = Field(default_factory=dict)
+    show_on_timeline: bool = False
+    is_active: bool = True
+
+
+class EventTypeOut(Schema):
+    key: str
+    name: str
+    description: str
+    properties_schema: dict[str, Any]
+    show_on_timeline: bool
+    is_active: bool
+
+    @classmethod
+    def from_model(cls, t: EventType) -> EventTypeOut:
+        return cls(
+            key=t.key,
+            name=t.name,
+            description=t.description,
+            properties_schema=t.properties_schema,
+            show_on_timeline=t.show_on_timeline,
+            is_active=t.is_active,
+        )
+
+
+class CustomerRefIn(Schema):
+    id: str = Field(default="", max_length=32, description="A cxloop customer id (cus_…)")
+    email: str = Field(default="", max_length=320)
+    phone: str = Field(default="", max_length=64)
+    region: str | None = Field(default=None, max_length=2, description="Region of a phone number without +")
+    external_id: str = Field(default="", max_length=255)
+    network: str = Field(default="", max_length=50, description='The system an external_id belongs to ("shopify")')
+    anonymous_id: str = Field(default="", max_length=255)
+    name: str = Field(default="", max_length=200)
+
+
+class EventIn(Schema):
+    event_id: str = Field(description="The sender's id of the event; a resend with the same id changes nothing")
+    type: str
+    customer: CustomerRefIn
+    occurred_at: str | None = Field(default=None, description="ISO 8601 with an offset; now when left out")
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+
+class EventBatchIn(Schema):
+    events: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=1000,
+        description="Up to 1,000 events, each shaped like EventIn; each is checked on its own.",
+    )
+
+
+class EventError(Schema):
+    code: str
+    message: str
+    fields: dict[str, str]
+
+
+class EventResultOut(Schema):
+    index: int
+    status: str = Field(description='"stored", "duplicate" (its event_id was received before) or "error"')
+    event: str | None = Field(description="Public id of the stored event")
+    customer: str | None
+    customer_created: bool
+    interaction: str | None = Field(description="The timeline entry, for types shown on the timeline")
+    error: EventError | None
+
+
+class EventBatchOut(Schema):
+    stored: int
+    duplicates: int
+    failed: int
+    results: list[EventResultOut]
+
+
+class EventOut(Schema):
+    id: str
+    event_id: str
+    type: str
+    customer: str
+    occurred_at: str
+    properties: dict[str, Any]
+    interaction: str | None
+
+    @classmethod
+    def from_model(cls, e: Event) -> EventOut:
+        return cls(
+            id=e.public_id,
+            event_id=e.event_id,
+            type=e.event_type.key,
+            customer=e.customer.public_id,
+            occurred_at=e.occurred_at.isoformat(),
+            properties=e.properties,
+            interaction=e.interaction_ref or None,
+        )
