@@ -248,6 +248,9 @@ CXLOOP_WHATSAPP_API_BASE = env_str("CXLOOP_WHATSAPP_API_BASE", "https://graph.fa
 # Social networks through a bridge (docs/channels/social.md): the shared secret signs both directions.
 CXLOOP_SOCIAL_WEBHOOK_SECRET = env_secret("CXLOOP_SOCIAL_WEBHOOK_SECRET") or ""
 CXLOOP_SOCIAL_OUTBOUND_URL = env_str("CXLOOP_SOCIAL_OUTBOUND_URL", "")
+# Webhooks cxloop calls (journey webhook steps, automation rule actions) are signed with this secret
+# (X-Cxloop-Signature, as the social bridge's); empty sends them unsigned.
+CXLOOP_OUTBOUND_WEBHOOK_SECRET = env_secret("CXLOOP_OUTBOUND_WEBHOOK_SECRET") or ""
 # Largest inbound payload kept whole (an email with its attachments); larger ones are refused at the door.
 CXLOOP_INBOUND_MAX_BYTES = env_int("CXLOOP_INBOUND_MAX_BYTES", 30 * 1024 * 1024)
 
