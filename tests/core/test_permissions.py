@@ -23,6 +23,8 @@ ROLE_TABLE = {
         P.CASES_WORK,
         P.FEEDBACK_VIEW,
         P.FEEDBACK_SEND,
+        P.JOURNEYS_VIEW,
+        P.JOURNEYS_ENROL,
     },
     "supervisor": {
         P.CUSTOMERS_VIEW,
@@ -42,8 +44,18 @@ ROLE_TABLE = {
         P.FEEDBACK_VIEW,
         P.FEEDBACK_SEND,
         P.FEEDBACK_MANAGE,
+        P.JOURNEYS_VIEW,
+        P.JOURNEYS_ENROL,
+        P.JOURNEYS_MANAGE,
     },
-    "analyst": {P.CUSTOMERS_VIEW, P.INTERACTIONS_VIEW, P.CASES_VIEW, P.FEEDBACK_VIEW, P.CUSTOMERS_EXPORT},
+    "analyst": {
+        P.CUSTOMERS_VIEW,
+        P.INTERACTIONS_VIEW,
+        P.CASES_VIEW,
+        P.FEEDBACK_VIEW,
+        P.JOURNEYS_VIEW,
+        P.CUSTOMERS_EXPORT,
+    },
     "admin": set(Perm),
 }
 
@@ -56,7 +68,11 @@ def test_each_role_grants_exactly_its_permissions(role, expected):
 @pytest.mark.parametrize(
     ("role", "scopes", "expected"),
     [
-        ("admin", ["read"], {P.CUSTOMERS_VIEW, P.INTERACTIONS_VIEW, P.CASES_VIEW, P.FEEDBACK_VIEW, P.CUSTOMERS_EXPORT}),
+        (
+            "admin",
+            ["read"],
+            {P.CUSTOMERS_VIEW, P.INTERACTIONS_VIEW, P.CASES_VIEW, P.FEEDBACK_VIEW, P.JOURNEYS_VIEW, P.CUSTOMERS_EXPORT},
+        ),
         ("admin", ["read", "write"], ROLE_TABLE["supervisor"]),
         ("admin", ["admin"], set(Perm)),
         ("agent", ["read", "write", "admin"], ROLE_TABLE["agent"]),
@@ -64,7 +80,7 @@ def test_each_role_grants_exactly_its_permissions(role, expected):
         (
             "supervisor",
             ["read"],
-            {P.CUSTOMERS_VIEW, P.INTERACTIONS_VIEW, P.CASES_VIEW, P.FEEDBACK_VIEW, P.CUSTOMERS_EXPORT},
+            {P.CUSTOMERS_VIEW, P.INTERACTIONS_VIEW, P.CASES_VIEW, P.FEEDBACK_VIEW, P.JOURNEYS_VIEW, P.CUSTOMERS_EXPORT},
         ),
         ("agent", ["write"], ROLE_TABLE["agent"]),
         ("admin", [], set()),

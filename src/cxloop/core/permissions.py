@@ -44,10 +44,19 @@ class Perm(StrEnum):
     FEEDBACK_VIEW = "feedback.view"  # scores, verbatims, loops
     FEEDBACK_SEND = "feedback.send"  # invite a customer to a survey
     FEEDBACK_MANAGE = "feedback.manage"  # surveys, triggers, closed-loop rules
+    JOURNEYS_VIEW = "journeys.view"  # journeys, their diagrams, analytics and enrolment histories; automation rules
+    JOURNEYS_ENROL = "journeys.enrol"  # put a customer into an active journey by hand, or take them out
+    JOURNEYS_MANAGE = "journeys.manage"  # write, publish, pause, resume and archive journeys; automation rules
 
 
-_READ = {Perm.CUSTOMERS_VIEW, Perm.INTERACTIONS_VIEW, Perm.CASES_VIEW, Perm.FEEDBACK_VIEW}
-_AGENT = _READ | {Perm.CUSTOMERS_EDIT, Perm.INTERACTIONS_WRITE, Perm.CASES_WORK, Perm.FEEDBACK_SEND}
+_READ = {Perm.CUSTOMERS_VIEW, Perm.INTERACTIONS_VIEW, Perm.CASES_VIEW, Perm.FEEDBACK_VIEW, Perm.JOURNEYS_VIEW}
+_AGENT = _READ | {
+    Perm.CUSTOMERS_EDIT,
+    Perm.INTERACTIONS_WRITE,
+    Perm.CASES_WORK,
+    Perm.FEEDBACK_SEND,
+    Perm.JOURNEYS_ENROL,
+}
 _SUPERVISOR = _AGENT | {
     Perm.CUSTOMERS_MERGE,
     Perm.CUSTOMERS_DELETE,
@@ -58,6 +67,7 @@ _SUPERVISOR = _AGENT | {
     Perm.CASES_SUPERVISE,
     Perm.CASES_CONFIGURE,
     Perm.FEEDBACK_MANAGE,
+    Perm.JOURNEYS_MANAGE,
 }
 _ANALYST = _READ | {Perm.CUSTOMERS_EXPORT}
 
