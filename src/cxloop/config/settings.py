@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "cxloop.textanalytics",
     "cxloop.feedback",
     "cxloop.journeys",
+    "cxloop.automation",
     "cxloop.portal",
     "cxloop.channels.sms",
     "cxloop.channels.whatsapp",

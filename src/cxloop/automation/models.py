@@ -1,0 +1,80 @@
+"""Automation rules and the log of their runs.
+
+A rule listens to one trigger (a customer event type, or one of cxloop's own domain events about a customer),
+checks its conditions and runs its actions. A run is stored once per (rule, triggering event): the unique key is
+what makes a re-delivered event, a retried task and the periodic catch-up all safe, and the per-action outcomes
+stored on the run are what a retry reads to skip the actions already done.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from cxloop.core.models import PublicIdModel
+
+
+class TriggerSource(models.TextChoices):
+    CUSTOMER_EVENT = "customer_event", "Customer event"
+    DOMAIN_EVENT = "domain_event", "cxloop event"
+
+
+class Rule(PublicIdModel):
+    PUBLIC_ID_PREFIX = "rule"
+
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    trigger_source = models.CharField(max_length=20, choices=TriggerSource.choices)
+    trigger_type = models.CharField(max_length=100, help_text="An event type key or a domain event name")
+    conditions = models.JSONField(null=True, blank=True, help_text="A journey condition; null: always")
+    actions = models.JSONField(default=list)
+    position = models.PositiveIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    stop_processing = models.BooleanField(default=False, help_text="When it matches, later rules are not tried")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["position", "id"]
+        indexes = [models.Index(fields=["trigger_source", "trigger_type", "is_active"], name="automation_rule_trigger")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RunStatus(models.TextChoices):
+    MATCHED = "matched", "Matched (actions running)"
+    SKIPPED = "skipped", "Skipped (conditions not met)"
+    SUCCEEDED = "succeeded", "Succeeded"
+    PARTIALLY = "partially", "Partially succeeded"
+    FAILED = "failed", "Failed"
+
+
+class RuleRun(PublicIdModel):
+    PUBLIC_ID_PREFIX = "rrun"
+
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="runs")
+    # "<source>:<id>": the customer event's public id, or a domain event's own id (see runner.event_ref).
+    event_ref = models.CharField(max_length=255)
+    trigger_type = models.CharField(max_length=100)
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=12, choices=RunStatus.choices, default=RunStatus.MATCHED)
+    explanation = models.JSONField(default=list, blank=True, help_text="Why the conditions held or not")
+    outcomes = models.JSONField(default=list, blank=True, help_text="One entry per action, in order")
+    error = models.TextField(blank=True)
+    at = models.DateTimeField(help_text="When the run started")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["rule", "event_ref"], name="automation_run_once_per_event")]
+        indexes = [
+            models.Index(fields=["rule", "-at", "-id"], name="automation_run_rule_time"),
+            models.Index(fields=["-at", "-id"], name="automation_run_time"),
+            models.Index(fields=["status", "at"], name="automation_run_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id}:{self.event_ref}"
