@@ -67,6 +67,9 @@ class RuleRun(PublicIdModel):
     error = models.TextField(blank=True)
     at = models.DateTimeField(help_text="When the run started")
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Who may work on an unfinished run: a run whose lease passed was interrupted (the process died) and the
+    # catch-up resumes it, skipping the actions whose outcome is already stored.
+    lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["rule", "event_ref"], name="automation_run_once_per_event")]
@@ -78,3 +81,15 @@ class RuleRun(PublicIdModel):
 
     def __str__(self) -> str:
         return f"{self.rule_id}:{self.event_ref}"
+
+
+class Watermark(models.Model):
+    """How far the periodic catch-up has read the customer events table (by primary key), so each pass reads only
+    the events stored since the previous one instead of scanning a time window of an unindexed column."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    value = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"
