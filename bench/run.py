@@ -7,10 +7,13 @@
   Django's SMTP backend alone, to a local sink; on SQLite and on PostgreSQL;
 - (d) cases on PostgreSQL: queue views, the case page, the SLA and promise sweeps, over 100k cases by
   default and 1M with BENCH_SIZE=large (generated once per size, reused);
-- (e) text analytics on one core: scoring against the raw VADER call, analyse(), accuracy on the labelled set.
+- (e) text analytics on one core: scoring against the raw VADER call, analyse(), accuracy on the labelled set;
+- (g) customer events through the batch API (POST /api/v1/events) against a raw bulk insert, on SQLite and on
+  PostgreSQL.
 
 Settings (environment): BENCH_SIZE=small|large, BENCH_ITEMS (ingest items, default 20000), BENCH_BATCH
-(default 500), BENCH_SAMPLES (query samples, default 1000), BENCH_API=1 to also time the queries through
+(default 500), BENCH_EVENTS ((g) customer events, default 20000), BENCH_SAMPLES (query samples, default
+1000), BENCH_API=1 to also time the queries through
 the HTTP API, BENCH_EMAIL_MESSAGES / BENCH_EMAIL_OUTBOUND ((c) inbound and outbound messages, default
 2000 each), BENCH_PG_HOST / BENCH_PG_PORT / BENCH_PG_USER (default 127.0.0.1:5432, postgres).
 """
@@ -81,6 +84,13 @@ def summary(results: list[dict[str, Any]]) -> None:
             baseline = f"raw {r['raw_method']} {r['raw_items_per_s']:,}/s"
             print(f"{label:<44}{figure:>22}{baseline:>24}{r['ratio']:>9.3f}{rss:>11}")
             print(f"{'    same, in CPU time of the process':<44}{'':>22}{'goal >= 0.3':>24}{r['cpu_ratio']:>9.3f}")
+        elif r["bench"] == "events":
+            label = f"(g) events {r['events']:,} via the API, {r['db']}"
+            figure = f"{r['api_events_per_s']:,} events/s"
+            baseline = f"raw {r['raw_method']} {r['raw_events_per_s']:,}/s"
+            print(f"{label:<44}{figure:>22}{baseline:>24}{r['ratio']:>9.3f}{rss:>11}")
+            goals = "    goals: >= 5,000 events/s and >= 0.3"
+            print(f"{goals:<44}{'':>22}{'CPU-time ratio':>24}{r['cpu_ratio']:>9.3f}")
         elif r["bench"] == "generate":
             label = f"    generate {r['customers']:,} / {r['interactions']:,}"
             figure = "reused" if r["reused"] else f"{r['seconds']:.0f} s"
@@ -124,7 +134,8 @@ def summary(results: list[dict[str, Any]]) -> None:
     print("ratio: (a) service items/s divided by raw items/s (higher is better); (b), (d) p95 (or seconds) divided")
     print("       by the target (lower is better);")
     print("       (e) cxloop texts/s divided by raw VADER texts/s on the same texts (higher is better);")
-    print("       (c) cxloop messages/s divided by the faster of the two ceiling runs (higher is better)")
+    print("       (c) cxloop messages/s divided by the faster of the two ceiling runs (higher is better);")
+    print("       (g) API events/s divided by raw events/s (higher is better)")
     print("raw: (a) the same rows inserted with COPY / executemany; (b) the p95 of the same read as one SQL statement")
 
 
@@ -159,6 +170,7 @@ def main() -> None:
     items = os.environ.get("BENCH_ITEMS", "20000")
     batch = os.environ.get("BENCH_BATCH", "500")
     samples = os.environ.get("BENCH_SAMPLES", "1000")
+    events = os.environ.get("BENCH_EVENTS", "20000")
     email = ["--messages", os.environ.get("BENCH_EMAIL_MESSAGES", "2000")]
     email += ["--outbound", os.environ.get("BENCH_EMAIL_OUTBOUND", "2000")]
     data = SIZES[size]
@@ -168,12 +180,16 @@ def main() -> None:
         run_step("(a) ingest on SQLite", ["ingest.py", "--db", "sqlite", "--items", items, "--batch", batch])
     )
     results.append(run_step("(c) email on SQLite", ["email_channel.py", "--db", "sqlite", *email]))
+    results.append(run_step("(g) event ingestion on SQLite", ["events.py", "--db", "sqlite", "--events", events]))
     results.append(run_step("(e) text analytics on one core", ["textanalytics.py"]))
     if postgres_reachable():
         results.append(
             run_step("(a) ingest on PostgreSQL", ["ingest.py", "--db", "postgres", "--items", items, "--batch", batch])
         )
         results.append(run_step("(c) email on PostgreSQL", ["email_channel.py", "--db", "postgres", *email]))
+        results.append(
+            run_step("(g) event ingestion on PostgreSQL", ["events.py", "--db", "postgres", "--events", events])
+        )
         generated = [
             "generate.py",
             f"--customers={data['customers']}",

@@ -19,6 +19,17 @@ class CustomerEventReceived(DomainEvent):
     occurred_at: str
     properties: dict[str, Any] = field(default_factory=dict)
 
+    def payload(self) -> dict[str, Any]:
+        # dataclasses.asdict deep-copies the properties: a quarter of a 1,000-event batch's time when a
+        # subscriber asks each event for its payload. Subscribers read the properties; a shallow copy will do.
+        return {
+            "event_id": self.event_id,
+            "customer_id": self.customer_id,
+            "type": self.type,
+            "occurred_at": self.occurred_at,
+            "properties": dict(self.properties),
+        }
+
 
 @dataclass(frozen=True)
 class EventTypeChanged(DomainEvent):
