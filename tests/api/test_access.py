@@ -305,6 +305,67 @@ ITEM = {
     "identities": [{"kind": "phone", "value": "+447700900999"}],
 }
 
+JOURNEY_SOURCE = """key: access-journey
+name: Access journey
+trigger: {kind: manual}
+steps:
+  - {id: wait_a_day, kind: wait, duration: 1 day, next: done}
+  - {id: done, kind: exit, reason: done}
+"""
+
+
+def _journey_with(status: str) -> Any:
+    """The journey "access-journey" in `status` (made when a journey operation names it)."""
+    from cxloop.journeys import services as journey_services
+    from cxloop.journeys.models import Journey
+
+    system = Actor.system("test")
+    journey = Journey.objects.filter(key="access-journey").first() or journey_services.create_journey(
+        system, JOURNEY_SOURCE
+    )
+    if status != "draft" and journey.status == "draft":
+        journey = journey_services.activate_journey(system, journey)
+    if status == "paused":
+        journey = journey_services.pause_journey(system, journey)
+    return journey
+
+
+def _journey(world: World, member: Member) -> dict[str, Any]:
+    return {"journey_id": _journey_with("draft").key, "number": 1}
+
+
+def _journey_active(world: World, member: Member) -> dict[str, Any]:
+    return {"journey_id": _journey_with("active").key}
+
+
+def _journey_paused(world: World, member: Member) -> dict[str, Any]:
+    return {"journey_id": _journey_with("paused").key}
+
+
+def _journey_enrolment(world: World, member: Member) -> dict[str, Any]:
+    """An enrolment of the customer in the active journey (needs the runtime's enrolments module)."""
+    enrolments = pytest.importorskip("cxloop.journeys.enrolments")
+    journey = _journey_with("active")
+    enrolment = enrolments.enrol(Actor.system("test"), journey, world["customer"], trigger_ref="manual:test:1")
+    return {"journey_id": journey.key, "enrolment_id": enrolment.public_id}
+
+
+def _journey_runtime(world: World, member: Member) -> dict[str, Any]:
+    pytest.importorskip("cxloop.journeys.enrolments")
+    pytest.importorskip("cxloop.journeys.dry_run")
+    return _journey_active(world, member)
+
+
+def _journey_fingerprint() -> tuple[Any, ...]:
+    from cxloop.journeys.models import Enrolment, Journey, JourneyVersion
+
+    return (
+        list(Journey.objects.order_by("pk").values_list("pk", "status", "current_version_id")),
+        JourneyVersion.objects.count(),
+        list(Enrolment.objects.order_by("pk").values_list("pk", "state", "step")),
+    )
+
+
 ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/customers"): Rule(frozenset({Perm.CUSTOMERS_VIEW})),
     ("POST", "/api/v1/customers"): Rule(frozenset({Perm.CUSTOMERS_EDIT}), body=lambda w: {"name": "New"}),
@@ -726,6 +787,51 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/api/v1/invitations"): Rule(frozenset({Perm.FEEDBACK_VIEW})),
     ("GET", "/api/v1/invitations/{invitation_id}"): Rule(frozenset({Perm.FEEDBACK_VIEW}), _survey_invitation),
+    # journeys
+    ("GET", "/api/v1/journeys/examples"): Rule(frozenset({Perm.JOURNEYS_VIEW})),
+    ("GET", "/api/v1/journeys/examples/{name}"): Rule(
+        frozenset({Perm.JOURNEYS_VIEW}), lambda w, m: {"name": "win_back"}
+    ),
+    ("POST", "/api/v1/journeys/examples/{name}/install"): Rule(
+        frozenset({Perm.JOURNEYS_MANAGE}), lambda w, m: {"name": "win_back"}
+    ),
+    ("GET", "/api/v1/journeys"): Rule(frozenset({Perm.JOURNEYS_VIEW})),
+    ("POST", "/api/v1/journeys"): Rule(frozenset({Perm.JOURNEYS_MANAGE}), body=lambda w: {"source": JOURNEY_SOURCE}),
+    ("GET", "/api/v1/journeys/{journey_id}"): Rule(frozenset({Perm.JOURNEYS_VIEW}), _journey),
+    ("POST", "/api/v1/journeys/{journey_id}/versions"): Rule(
+        frozenset({Perm.JOURNEYS_VIEW, Perm.JOURNEYS_MANAGE}), _journey, body=lambda w: {"source": JOURNEY_SOURCE}
+    ),
+    ("GET", "/api/v1/journeys/{journey_id}/versions/{number}"): Rule(frozenset({Perm.JOURNEYS_VIEW}), _journey),
+    ("POST", "/api/v1/journeys/{journey_id}/activate"): Rule(
+        frozenset({Perm.JOURNEYS_VIEW, Perm.JOURNEYS_MANAGE}), _journey
+    ),
+    ("POST", "/api/v1/journeys/{journey_id}/pause"): Rule(
+        frozenset({Perm.JOURNEYS_VIEW, Perm.JOURNEYS_MANAGE}), _journey_active
+    ),
+    ("POST", "/api/v1/journeys/{journey_id}/resume"): Rule(
+        frozenset({Perm.JOURNEYS_VIEW, Perm.JOURNEYS_MANAGE}), _journey_paused
+    ),
+    ("POST", "/api/v1/journeys/{journey_id}/archive"): Rule(
+        frozenset({Perm.JOURNEYS_VIEW, Perm.JOURNEYS_MANAGE}), _journey_active
+    ),
+    ("GET", "/api/v1/journeys/{journey_id}/analytics"): Rule(frozenset({Perm.JOURNEYS_VIEW}), _journey),
+    ("GET", "/api/v1/journeys/{journey_id}/enrolments"): Rule(frozenset({Perm.JOURNEYS_VIEW}), _journey),
+    ("POST", "/api/v1/journeys/{journey_id}/enrolments"): Rule(
+        frozenset({Perm.JOURNEYS_VIEW, Perm.CUSTOMERS_VIEW, Perm.JOURNEYS_ENROL}),
+        _journey_runtime,
+        body=lambda w: {"customer": w["other"].public_id},
+    ),
+    ("GET", "/api/v1/journeys/{journey_id}/enrolments/{enrolment_id}"): Rule(
+        frozenset({Perm.JOURNEYS_VIEW}), _journey_enrolment
+    ),
+    ("POST", "/api/v1/journeys/{journey_id}/enrolments/{enrolment_id}/remove"): Rule(
+        frozenset({Perm.JOURNEYS_VIEW, Perm.JOURNEYS_ENROL}), _journey_enrolment
+    ),
+    ("POST", "/api/v1/journeys/{journey_id}/dry-run"): Rule(
+        frozenset({Perm.JOURNEYS_VIEW, Perm.CUSTOMERS_VIEW}),
+        _journey_runtime,
+        body=lambda w: {"customer": w["customer"].public_id},
+    ),
 }
 
 
@@ -791,6 +897,7 @@ def _fingerprint() -> tuple[Any, ...]:
         *_feedback_loop_fingerprint(),
         *_survey_response_fingerprint(),
         *_survey_fingerprint(),
+        *_journey_fingerprint(),
     )
 
 

@@ -23,6 +23,7 @@ from cxloop.feedback.api_scores import router as feedback_scores_router
 from cxloop.feedback.api_surveys import router as surveys_router
 from cxloop.interactions.api import router as interactions_router
 from cxloop.interactions.conversations_api import router as conversations_router
+from cxloop.journeys.api import router as journeys_router
 from cxloop.messaging.api import router as messaging_router
 from cxloop.privacy.api import router as audit_router
 
@@ -57,3 +58,4 @@ api.add_router("/", survey_responses_router)
 api.add_router("/", feedback_loops_router)
 api.add_router("/", surveys_router)
 api.add_router("/", feedback_scores_router)
+api.add_router("/", journeys_router)
