@@ -10,29 +10,32 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Count
 from django_tasks_db import DatabaseBackend
 
 from cxloop.channels import registry
 from cxloop.core import clock
 from cxloop.core.actor import Actor
-from cxloop.core.errors import NotFoundError, ValidationError
+from cxloop.core.errors import CxloopError, NotFoundError, ValidationError
 from cxloop.core.permissions import Perm
 from cxloop.customers.models import Customer
-from cxloop.events.bus import publish
+from cxloop.events.bus import DomainEvent, publish
 from cxloop.interactions.models import Interaction, Thread
 from cxloop.messaging import governance
 from cxloop.messaging.events import MessageBlocked, MessageQueued
-from cxloop.messaging.models import DeliveryEvent, MessageStatus, OutboundMessage, Purpose, TemplateVersion
+from cxloop.messaging.models import DeliveryEvent, MessageStatus, OutboundMessage, Purpose, Template, TemplateVersion
 from cxloop.messaging.rendering import Rendered
 from cxloop.messaging.services import templates
 from cxloop.messaging.services.addresses import CHANNEL_KINDS, chosen_address
 from cxloop.messaging.services.judging import Verdict, judge
 from cxloop.messaging.services.links import preference_link, unsubscribe_link
 from cxloop.messaging.types import SendRequest
-from cxloop.privacy.services import record_audit
+from cxloop.privacy.services import AuditRecord, record_audit
 
 MAX_TEXT = 100_000
 # Counted against the marketing cap: everything that was or will be sent.
@@ -60,10 +63,8 @@ def _fingerprint(request: SendRequest) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _replayed(scope: str, request: SendRequest) -> OutboundMessage | None:
-    if not request.idempotency_key:
-        return None
-    existing = OutboundMessage.objects.filter(idempotency_scope=scope, idempotency_key=request.idempotency_key).first()
+def _replay_of(request: SendRequest, existing: OutboundMessage | None) -> OutboundMessage | None:
+    """`existing` (the message stored under the request's key) when it was made for the same request."""
     if existing is not None and existing.request_fingerprint != _fingerprint(request):
         raise ValidationError(
             "This idempotency key was used for a different message; use a new key.",
@@ -73,8 +74,21 @@ def _replayed(scope: str, request: SendRequest) -> OutboundMessage | None:
     return existing
 
 
+def _replayed(scope: str, request: SendRequest) -> OutboundMessage | None:
+    if not request.idempotency_key:
+        return None
+    existing = OutboundMessage.objects.filter(idempotency_scope=scope, idempotency_key=request.idempotency_key).first()
+    return _replay_of(request, existing)
+
+
 def _customer(public_id: str) -> Customer:
-    customer = Customer.objects.prefetch_related("identities").filter(public_id=public_id).first()
+    return _usable_customer(
+        public_id, Customer.objects.prefetch_related("identities").filter(public_id=public_id).first()
+    )
+
+
+def _usable_customer(public_id: str, customer: Customer | None) -> Customer:
+    """The customer a message may go to (loaded with their identities), or why not."""
     if customer is None:
         raise NotFoundError(f"No customer {public_id}.", code="customer_not_found")
     if not customer.is_active:
@@ -83,7 +97,7 @@ def _customer(public_id: str) -> Customer:
     return customer
 
 
-def _check_request(request: SendRequest) -> None:
+def check_request(request: SendRequest) -> None:
     errors: dict[str, str] = {}
     if request.channel not in CHANNEL_KINDS:
         errors["channel"] = f"must be one of {', '.join(CHANNEL_KINDS)}"
@@ -106,7 +120,41 @@ def _check_request(request: SendRequest) -> None:
     registry.sender_for(request.channel)  # 422 on channel when nothing can send on it
 
 
-def _content(actor: Actor, customer: Customer, request: SendRequest) -> tuple[Rendered, TemplateVersion | None, str]:
+class TemplateLookup:
+    """Where `_content` finds templates and versions: read each time for one message; for a batch
+    (`remember=True`) each key and (template, locale) is read once, a refusal kept and raised again."""
+
+    def __init__(self, *, remember: bool = False) -> None:
+        self.remember = remember
+        self._seen: dict[tuple[Any, ...], Template | TemplateVersion | Exception] = {}
+
+    def _once(self, key: tuple[Any, ...], read: Callable[[], Template | TemplateVersion]) -> Any:
+        if not self.remember:
+            return read()
+        if key not in self._seen:
+            try:
+                self._seen[key] = read()
+            except CxloopError as exc:
+                self._seen[key] = exc
+        found = self._seen[key]
+        if isinstance(found, CxloopError):  # a copy each time: every request gets an error of its own
+            raise type(found)(found.message, fields=dict(found.fields), code=found.code)
+        return found
+
+    def template(self, key: str) -> Template:
+        found: Template = self._once(("template", key), lambda: templates.get_template_by_key(key))
+        return found
+
+    def version(self, template: Template, locale: str) -> TemplateVersion:
+        found: TemplateVersion = self._once(
+            ("version", template.pk, locale), lambda: templates.resolve_version(template, locale)
+        )
+        return found
+
+
+def _content(
+    actor: Actor, customer: Customer, request: SendRequest, lookup: TemplateLookup
+) -> tuple[Rendered, TemplateVersion | None, str]:
     """The rendered words, the template version used (None for free text) and the purpose."""
     if not request.template:
         return (
@@ -114,7 +162,7 @@ def _content(actor: Actor, customer: Customer, request: SendRequest) -> tuple[Re
             None,
             request.purpose or "service",
         )
-    template = templates.get_template_by_key(request.template)
+    template = lookup.template(request.template)
     if not template.is_active:
         raise ValidationError("The template is archived.", fields={"template": "archived"})
     if template.channel != request.channel:
@@ -123,7 +171,7 @@ def _content(actor: Actor, customer: Customer, request: SendRequest) -> tuple[Re
         raise ValidationError(
             "The purpose differs from the template's.", fields={"purpose": f"the template is {template.purpose}"}
         )
-    version = templates.resolve_version(template, request.locale or customer.locale)
+    version = lookup.version(template, request.locale or customer.locale)
     context = templates.build_context(
         actor,
         customer,
@@ -181,33 +229,109 @@ def _reply_context(customer: Customer, thread_id: str, channel: str) -> tuple[Th
     }
 
 
-def _over_cap(customer: Customer) -> str:
+def cap_counts(customer_ids: Iterable[int]) -> dict[int, int]:
+    """{customer: marketing messages counted against the cap now} for those with any (none when the cap is off)."""
     cap = governance.marketing_cap()
-    if cap is None:
-        return ""
-    since = clock.now() - cap.period
-    count = OutboundMessage.objects.filter(
-        customer=customer, purpose=Purpose.MARKETING, status__in=CAP_STATUSES, created_at__gte=since
-    ).count()
-    return f"{count} marketing messages already within the cap of {cap.text}" if count >= cap.limit else ""
+    ids = set(customer_ids)
+    if cap is None or not ids:
+        return {}
+    rows = (
+        OutboundMessage.objects.filter(
+            customer_id__in=ids,
+            purpose=Purpose.MARKETING,
+            status__in=CAP_STATUSES,
+            created_at__gte=clock.now() - cap.period,
+        )
+        .values_list("customer_id")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    return dict(rows)
+
+
+def lock_customers(customer_ids: Iterable[int]) -> None:
+    """Serialise marketing sends per customer, so two at once cannot both slip under the cap (in key order,
+    so two batches locking overlapping customers wait for each other rather than deadlock)."""
+    list(Customer.objects.select_for_update().filter(pk__in=set(customer_ids)).order_by("pk").values_list("pk"))
+
+
+def over_cap(count: int) -> Verdict | None:
+    """The refusal of a marketing message to a customer who already has `count` counted against the cap."""
+    cap = governance.marketing_cap()
+    if cap is None or count < cap.limit:
+        return None
+    return Verdict(
+        MessageStatus.BLOCKED, "frequency_cap", f"{count} marketing messages already within the cap of {cap.text}"
+    )
+
+
+def quiet_for(purpose: str, request: SendRequest) -> bool:
+    return purpose == Purpose.MARKETING or request.quiet_hours
 
 
 def _verdict(customer: Customer, channel: str, address: str, purpose: str, request: SendRequest) -> Verdict:
-    quiet = purpose == Purpose.MARKETING or request.quiet_hours
-    verdict = judge(customer, channel, address, purpose, quiet=quiet)
+    verdict = judge(customer, channel, address, purpose, quiet=quiet_for(purpose, request))
     if verdict.status != MessageStatus.BLOCKED and purpose == Purpose.MARKETING:
-        # Serialise marketing sends per customer, so two at once cannot both slip under the cap.
-        Customer.objects.select_for_update().filter(pk=customer.pk).first()
-        over = _over_cap(customer)
-        if over:
-            return Verdict(MessageStatus.BLOCKED, "frequency_cap", over)
+        lock_customers([customer.pk])
+        return over_cap(cap_counts([customer.pk]).get(customer.pk, 0)) or verdict
     return verdict
 
 
-def _announce(actor: Actor, message: OutboundMessage) -> None:
-    record_audit(
-        actor,
-        f"message.{message.status}",
+@dataclass
+class Draft:
+    """A request made concrete: where it goes and what it says, before governance judges it."""
+
+    request: SendRequest
+    customer: Customer
+    thread: Thread | None
+    reply: dict[str, object]
+    address: str
+    rendered: Rendered
+    version: TemplateVersion | None
+    purpose: str
+
+
+def draft(actor: Actor, request: SendRequest, customer: Customer, lookup: TemplateLookup) -> Draft:
+    """The thread replied in, the address and the rendered content; raises what makes the request unsendable."""
+    thread, reply = _reply_context(customer, request.thread_id, request.channel)
+    address = chosen_address(
+        customer, request.channel, request.to or _thread_address(customer, thread, request.channel)
+    )
+    rendered, version, purpose = _content(actor, customer, request, lookup)
+    return Draft(request, customer, thread, reply, address, rendered, version, purpose)
+
+
+def new_message(actor: Actor, scope: str, drafted: Draft, verdict: Verdict) -> OutboundMessage:
+    """The message row (not saved yet) for a judged draft."""
+    request, rendered, thread = drafted.request, drafted.rendered, drafted.thread
+    return OutboundMessage(
+        customer=drafted.customer,
+        channel=request.channel,
+        purpose=drafted.purpose,
+        to_address=drafted.address,
+        template_version=drafted.version,
+        subject=(rendered.subject or str(drafted.reply.get("subject", "")))[:300],
+        body_text=rendered.text,
+        body_html=rendered.html,
+        status=verdict.status,
+        reason=verdict.reason[:300],
+        reason_code=verdict.reason_code,
+        next_attempt_at=verdict.not_before,
+        idempotency_scope=scope if request.idempotency_key else "",
+        idempotency_key=request.idempotency_key,
+        request_fingerprint=_fingerprint(request) if request.idempotency_key else "",
+        thread_ref=thread.public_id if thread else "",
+        reply_context=drafted.reply,
+        respect_quiet_hours=quiet_for(drafted.purpose, request),
+        automated=request.automated,
+        created_by=actor.user,
+        created_by_label=actor.label[:200],
+    )
+
+
+def audit_record(message: OutboundMessage) -> AuditRecord:
+    return AuditRecord(
+        action=f"message.{message.status}",
         object_type="customer",
         object_id=message.customer.public_id,
         summary=f"{message.purpose} {message.channel} {message.public_id}"
@@ -220,27 +344,38 @@ def _announce(actor: Actor, message: OutboundMessage) -> None:
             "to": message.to_address,
         },
     )
+
+
+def domain_event(message: OutboundMessage) -> DomainEvent:
     if message.status == MessageStatus.BLOCKED:
-        publish(
-            MessageBlocked(
-                message_id=message.public_id,
-                customer_id=message.customer.public_id,
-                channel=message.channel,
-                purpose=message.purpose,
-                reason_code=message.reason_code,
-                reason=message.reason,
-            )
-        )
-        return
-    publish(
-        MessageQueued(
+        return MessageBlocked(
             message_id=message.public_id,
             customer_id=message.customer.public_id,
             channel=message.channel,
             purpose=message.purpose,
-            scheduled_for=message.next_attempt_at.isoformat() if message.next_attempt_at else "",
+            reason_code=message.reason_code,
+            reason=message.reason,
         )
+    return MessageQueued(
+        message_id=message.public_id,
+        customer_id=message.customer.public_id,
+        channel=message.channel,
+        purpose=message.purpose,
+        scheduled_for=message.next_attempt_at.isoformat() if message.next_attempt_at else "",
     )
+
+
+def _announce(actor: Actor, message: OutboundMessage) -> None:
+    audit = audit_record(message)
+    record_audit(
+        actor,
+        audit.action,
+        object_type=audit.object_type,
+        object_id=audit.object_id,
+        summary=audit.summary,
+        after=audit.after,
+    )
+    publish(domain_event(message))
     if message.status == MessageStatus.QUEUED:
         _enqueue_dispatch(message.pk)
 
@@ -269,37 +404,11 @@ def send_message(actor: Actor, request: SendRequest) -> OutboundMessage:
     replay = _replayed(scope, request)
     if replay is not None:
         return replay
-    _check_request(request)
+    check_request(request)
     customer = _customer(request.customer_id)
-    thread, reply = _reply_context(customer, request.thread_id, request.channel)
-    address = chosen_address(
-        customer, request.channel, request.to or _thread_address(customer, thread, request.channel)
-    )
-    rendered, version, purpose = _content(actor, customer, request)
-    verdict = _verdict(customer, request.channel, address, purpose, request)
-    message = OutboundMessage(
-        customer=customer,
-        channel=request.channel,
-        purpose=purpose,
-        to_address=address,
-        template_version=version,
-        subject=(rendered.subject or str(reply.get("subject", "")))[:300],
-        body_text=rendered.text,
-        body_html=rendered.html,
-        status=verdict.status,
-        reason=verdict.reason[:300],
-        reason_code=verdict.reason_code,
-        next_attempt_at=verdict.not_before,
-        idempotency_scope=scope if request.idempotency_key else "",
-        idempotency_key=request.idempotency_key,
-        request_fingerprint=_fingerprint(request) if request.idempotency_key else "",
-        thread_ref=thread.public_id if thread else "",
-        reply_context=reply,
-        respect_quiet_hours=purpose == Purpose.MARKETING or request.quiet_hours,
-        automated=request.automated,
-        created_by=actor.user,
-        created_by_label=actor.label[:200],
-    )
+    drafted = draft(actor, request, customer, TemplateLookup())
+    verdict = _verdict(customer, request.channel, drafted.address, drafted.purpose, request)
+    message = new_message(actor, scope, drafted, verdict)
     if not request.idempotency_key:
         message.save()  # nothing unique to collide on: no savepoint needed
     else:
