@@ -156,7 +156,7 @@ def publish_version(
     """The next version becomes current; enrolments already running go on with the version they entered with."""
     actor.require(Perm.JOURNEYS_MANAGE)
     document = parse_source(source, syntax)
-    journey = Journey.objects.select_related("current_version").select_for_update().get(pk=journey.pk)
+    journey = Journey.objects.select_related("current_version").select_for_update(of=("self",)).get(pk=journey.pk)
     if journey.status == JourneyStatus.ARCHIVED:
         raise JourneyNotActiveError("The journey is archived; it takes no new versions.")
     if document.key != journey.key:
@@ -175,7 +175,7 @@ def publish_version(
 def _move(actor: Actor, journey: Journey, target: str, *, verb: str | None = None) -> tuple[Journey, str | None]:
     """Lock the journey and set `target`; returns the journey and the previous status (None: nothing to do)."""
     actor.require(Perm.JOURNEYS_MANAGE)
-    journey = Journey.objects.select_related("current_version").select_for_update().get(pk=journey.pk)
+    journey = Journey.objects.select_related("current_version").select_for_update(of=("self",)).get(pk=journey.pk)
     starts, done = _MOVES[target]
     if target == JourneyStatus.ACTIVE and verb == "resumed":
         starts = (JourneyStatus.PAUSED,)
@@ -184,7 +184,7 @@ def _move(actor: Actor, journey: Journey, target: str, *, verb: str | None = Non
     if journey.status not in starts:
         allowed = " or ".join(JourneyStatus(s).label.lower() for s in starts)
         raise JourneyNotActiveError(
-            f"The journey is {JourneyStatus(journey.status).label.lower()}; only a {allowed} journey can be "
+            f"The journey is {JourneyStatus(journey.status).label.lower()}; only {allowed} journeys can be "
             f"{verb or done}."
         )
     before = _snapshot(journey)
