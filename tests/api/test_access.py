@@ -426,6 +426,7 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ),
     ("POST", "/api/v1/events"): Rule(frozenset({Perm.INTERACTIONS_WRITE, Perm.CUSTOMERS_EDIT}), body=_event_body),
     ("GET", "/api/v1/events/{event_id}"): Rule(frozenset({Perm.CUSTOMERS_VIEW}), _customer_event),
+    ("GET", "/api/v1/customers/{customer_id}/events"): Rule(frozenset({Perm.CUSTOMERS_VIEW}), _customer),
     ("GET", "/api/v1/interactions/{interaction_id}"): Rule(
         frozenset({Perm.INTERACTIONS_VIEW}), lambda w, m: {"interaction_id": w["interaction"].public_id}
     ),

@@ -6,18 +6,22 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Body, Router, Status
+from ninja import Body, Query, Router, Status
 from pydantic import ValidationError as PydanticValidationError
 
 from cxloop.api.auth import actor_of
 from cxloop.core.errors import ValidationError
+from cxloop.core.pagination import paginate
+from cxloop.customers import queries as customer_queries
 from cxloop.events import queries, services
 from cxloop.events.schemas import (
     EventBatchIn,
     EventBatchOut,
     EventError,
+    EventFilter,
     EventIn,
     EventOut,
+    EventPage,
     EventResultOut,
     EventTypeIn,
     EventTypeOut,
@@ -151,3 +155,12 @@ def ingest_events(request: HttpRequest, payload: Body[dict[str, Any]]) -> Status
 @router.get("/events/{event_id}", response=EventOut, summary="A stored customer event")
 def get_event(request: HttpRequest, event_id: str) -> EventOut:
     return EventOut.from_model(queries.get_event(actor_of(request), event_id))
+
+
+@router.get("/customers/{customer_id}/events", response=EventPage, summary="A customer's events, newest first")
+def customer_events(request: HttpRequest, customer_id: str, filters: Query[EventFilter]) -> EventPage:
+    actor = actor_of(request)
+    customer = customer_queries.get_customer(actor, customer_id)
+    qs = queries.customer_events(actor, customer, type_key=filters.type, since=filters.since, until=filters.until)
+    page = paginate(qs, ("-occurred_at", "-id"), filters.cursor, filters.limit)
+    return EventPage(items=[EventOut.from_model(e) for e in page.items], next_cursor=page.next_cursor)

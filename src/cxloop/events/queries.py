@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from datetime import datetime
+
+from django.db.models import Count, Q, QuerySet
 
 from cxloop.core.actor import Actor
 from cxloop.core.errors import NotFoundError
 from cxloop.core.permissions import Perm
+from cxloop.customers.models import Customer
 from cxloop.events.models import Event, EventType
 
 
@@ -30,3 +33,36 @@ def get_event(actor: Actor, public_id: str) -> Event:
     if found is None:
         raise NotFoundError(f"No event {public_id!r}.")
     return found
+
+
+def customer_events(
+    actor: Actor,
+    customer: Customer,
+    *,
+    type_key: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[Event]:
+    """A customer's events, newest first; `type_key` may name several types, comma-separated.
+
+    The caller pages them (core.pagination on ("-occurred_at", "-id"), which the customer/time index serves)."""
+    actor.require(Perm.CUSTOMERS_VIEW)
+    qs = Event.objects.select_related("event_type", "customer").filter(customer=customer)
+    keys = [k.strip() for k in type_key.split(",") if k.strip()]
+    if keys:
+        qs = qs.filter(event_type__key__in=keys)
+    if since is not None:
+        qs = qs.filter(occurred_at__gte=since)
+    if until is not None:
+        qs = qs.filter(occurred_at__lt=until)
+    return qs
+
+
+def event_types_with_counts(actor: Actor, since: datetime) -> list[EventType]:
+    """Every type with `recent_events`: how many events of it occurred from `since` on (the settings page)."""
+    actor.require(Perm.INTERACTIONS_VIEW)
+    return list(
+        EventType.objects.annotate(recent_events=Count("events", filter=Q(events__occurred_at__gte=since))).order_by(
+            "key"
+        )
+    )

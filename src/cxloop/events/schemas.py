@@ -7,6 +7,7 @@ request's time (bench/events.py); these shapes only ever hold plain data.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from ninja import Schema
@@ -72,7 +73,8 @@ class EventIn(BaseModel):
 
 
 class EventBatchIn(BaseModel):
-    events: list[dict[str, Any]] = Field(
+    # Any JSON value per element: an element that is not an object is that event's error, not the batch's.
+    events: list[Any] = Field(
         min_length=1,
         max_length=1000,
         description="Up to 1,000 events, each shaped like EventIn; each is checked on its own.",
@@ -122,3 +124,16 @@ class EventOut(Schema):
             properties=e.properties,
             interaction=e.interaction_ref or None,
         )
+
+
+class EventPage(Schema):
+    items: list[EventOut]
+    next_cursor: str | None
+
+
+class EventFilter(Schema):
+    type: str = Field(default="", max_length=1000, description="One event type key or several, comma-separated")
+    since: datetime | None = Field(default=None, description="Events that occurred at or after this time")
+    until: datetime | None = Field(default=None, description="Events that occurred before this time")
+    cursor: str | None = None
+    limit: int = Field(default=25, ge=1, le=200)

@@ -484,3 +484,31 @@ def _ingest(actor: Actor, items: Sequence[EventInput]) -> list[EventResult]:
         ]
     )
     return results
+
+
+# --- rows that follow their customer (core.customer_refs; called inside the merge's own transaction) ---------------
+def move_customer_events(from_customer_id: int, to_customer_id: int) -> list[int]:
+    ids = list(Event.objects.filter(customer_id=from_customer_id).values_list("pk", flat=True))
+    for start in range(0, len(ids), _CHUNK):
+        Event.objects.filter(pk__in=ids[start : start + _CHUNK]).update(customer_id=to_customer_id)
+    return ids
+
+
+def restore_customer_events(ids: list[int], to_customer_id: int) -> None:
+    for start in range(0, len(ids), _CHUNK):
+        Event.objects.filter(pk__in=ids[start : start + _CHUNK]).update(customer_id=to_customer_id)
+
+
+def export_customer_events(customer_id: int) -> list[dict[str, Any]]:
+    """What the business's systems reported the customer did (a personal-data export)."""
+    rows = Event.objects.filter(customer_id=customer_id).select_related("event_type").order_by("occurred_at", "id")
+    return [
+        {
+            "id": e.public_id,
+            "event_id": e.event_id,
+            "type": e.event_type.key,
+            "occurred_at": e.occurred_at.isoformat(),
+            "properties": e.properties,
+        }
+        for e in rows.iterator(chunk_size=500)
+    ]
