@@ -3,6 +3,7 @@
 Use as `from cxloop.messaging import services as messaging_services`.
 """
 
+from cxloop.messaging.services.batch_sending import send_messages
 from cxloop.messaging.services.consent import consent_state, record_consents
 from cxloop.messaging.services.dispatching import dispatch, dispatch_batch, due_message_ids
 from cxloop.messaging.services.links import (
@@ -45,6 +46,7 @@ __all__ = [
     "record_consents",
     "save_template_version",
     "send_message",
+    "send_messages",
     "suppress_address",
     "unsubscribe_link",
     "update_template",
