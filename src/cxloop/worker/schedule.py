@@ -43,6 +43,7 @@ SCHEDULE: list[Job] = [
     Job("textanalytics.score_pending", "cxloop.textanalytics.tasks.score_pending_texts", timedelta(minutes=1)),
     Job("feedback.send_due_invitations", "cxloop.feedback.tasks.send_due_invitations", timedelta(minutes=1)),
     Job("feedback.expire_invitations", "cxloop.feedback.tasks.expire_invitations", timedelta(hours=1)),
+    Job("automation.catch_up", "cxloop.automation.tasks.catch_up", timedelta(minutes=5)),
 ]
 
 

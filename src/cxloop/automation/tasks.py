@@ -1,0 +1,26 @@
+"""Background work of automation rules, run by `cxloop worker` (the periodic one is in worker/schedule.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django_tasks import task
+
+
+@task()
+def run_rules(occurrence: dict[str, Any]) -> dict[str, Any]:
+    """automation.run_rules: the rules for one event (enqueued by the subscriber after the event's commit).
+    Idempotent: each rule's run is unique per event, and a run's recorded actions are never done again."""
+    from cxloop.automation import runner
+
+    runs = runner.run_rules(runner.Occurrence.of(occurrence))
+    return {"ref": occurrence.get("ref", ""), "runs": {run.public_id: run.status for run in runs}}
+
+
+@task()
+def catch_up() -> dict[str, int]:
+    """automation.catch_up (every few minutes): customer events stored without a run (the process died after the
+    commit, or the queue lost the task) and runs interrupted midway. Idempotent as run_rules."""
+    from cxloop.automation import runner
+
+    return runner.catch_up()
