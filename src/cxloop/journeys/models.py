@@ -100,6 +100,10 @@ class Enrolment(PublicIdModel):
     context = models.JSONField(default=dict, blank=True, help_text="The trigger event, read by conditions")
     # A wait for an event: the type it waits for, so an incoming event finds the enrolments it wakes.
     waiting_for = models.CharField(max_length=100, blank=True, db_index=True)
+    # Set while the enrolment is held by the wait step `step` (its timer ends the wait); None while it is due to
+    # run `step` from its start (just enrolled, woken by an event, a webhook retry). An event stored after this
+    # moment wakes it, so a re-delivered older event never wakes a later wait.
+    waiting_since = models.DateTimeField(null=True, blank=True)
     seq = models.PositiveIntegerField(default=0, help_text="Number of history rows written (the next row's seq)")
     entered_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -130,6 +134,7 @@ class JourneyTimer(models.Model):
     due_at = models.DateTimeField()
     step = models.CharField(max_length=100, help_text="The wait step this timer ends")
     is_timeout = models.BooleanField(default=False, help_text="A wait for an event that timed out")
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Failed attempts of the step (webhook retries)")
     claimed_by = models.CharField(max_length=100, blank=True)
     claimed_until = models.DateTimeField(null=True, blank=True)
 
