@@ -11,11 +11,12 @@ marker to tell the author which names were not found.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.template import Context, Engine, TemplateDoesNotExist, TemplateSyntaxError
+from django.template import Context, Engine, Template, TemplateDoesNotExist, TemplateSyntaxError
 
 from cxloop.core.errors import ValidationError
 
@@ -86,10 +87,18 @@ def check_syntax(fields: dict[str, str]) -> None:
         raise ValidationError("The template does not compile.", fields=errors)
 
 
+@functools.lru_cache(maxsize=128)
+def _compiled(name: str, source: str, probe: bool) -> Template:
+    """A field's compiled template, kept: a journey step or campaign renders the same version for every
+    customer, and compiling cost more than rendering. Compiled templates keep no state between renders (what
+    a tag remembers lives in the render context), which is why Django's cached loader can keep them too."""
+    return _engine(name, probe=probe).from_string(source)
+
+
 def _render_one(name: str, source: str, context: dict[str, Any], *, probe: bool = False) -> str:
     try:
         engine = _engine(name, probe=probe)
-        return engine.from_string(source).render(Context(context, autoescape=engine.autoescape))
+        return _compiled(name, source, probe).render(Context(context, autoescape=engine.autoescape))
     except (TemplateSyntaxError, TemplateDoesNotExist) as exc:
         raise ValidationError("The template cannot be rendered.", fields={name: _describe(exc)}) from exc
     except Exception as exc:  # noqa: BLE001 - e.g. a filter given a value it cannot take

@@ -28,17 +28,25 @@ def preference_token(customer: Customer) -> str:
     return signing.dumps({"c": customer.public_id}, salt=SALT, compress=False)
 
 
+def _link(name: str, token: str) -> str:
+    return str(settings.CXLOOP_BASE_URL).rstrip("/") + reverse(name, kwargs={"token": token})
+
+
 def preference_link(customer: Customer) -> str:
     """The absolute URL of the customer's preference centre (used as List-Unsubscribe and unsubscribe_url)."""
-    path = reverse("portal:preferences", kwargs={"token": preference_token(customer)})
-    return str(settings.CXLOOP_BASE_URL).rstrip("/") + path
+    return _link("portal:preferences", preference_token(customer))
 
 
 def unsubscribe_link(customer: Customer) -> str:
     """The List-Unsubscribe URL (RFC 8058): a POST there unsubscribes from all marketing at once, a GET
     (a person clicking it, or a link scanner) only leads to the preference centre."""
-    path = reverse("portal:unsubscribe", kwargs={"token": preference_token(customer)})
-    return str(settings.CXLOOP_BASE_URL).rstrip("/") + path
+    return _link("portal:unsubscribe", preference_token(customer))
+
+
+def customer_links(customer: Customer) -> tuple[str, str]:
+    """(preference_link, unsubscribe_link) with one signed token: every templated message renders both."""
+    token = preference_token(customer)
+    return _link("portal:preferences", token), _link("portal:unsubscribe", token)
 
 
 def customer_for_token(token: str) -> Customer:

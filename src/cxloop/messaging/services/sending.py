@@ -33,7 +33,7 @@ from cxloop.messaging.rendering import Rendered
 from cxloop.messaging.services import templates
 from cxloop.messaging.services.addresses import CHANNEL_KINDS, chosen_address
 from cxloop.messaging.services.judging import Verdict, judge
-from cxloop.messaging.services.links import preference_link, unsubscribe_link
+from cxloop.messaging.services.links import customer_links
 from cxloop.messaging.types import SendRequest
 from cxloop.privacy.services import AuditRecord, record_audit
 
@@ -63,7 +63,7 @@ def _fingerprint(request: SendRequest) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _replay_of(request: SendRequest, existing: OutboundMessage | None) -> OutboundMessage | None:
+def replay_of(request: SendRequest, existing: OutboundMessage | None) -> OutboundMessage | None:
     """`existing` (the message stored under the request's key) when it was made for the same request."""
     if existing is not None and existing.request_fingerprint != _fingerprint(request):
         raise ValidationError(
@@ -74,20 +74,20 @@ def _replay_of(request: SendRequest, existing: OutboundMessage | None) -> Outbou
     return existing
 
 
-def _replayed(scope: str, request: SendRequest) -> OutboundMessage | None:
+def replayed(scope: str, request: SendRequest) -> OutboundMessage | None:
     if not request.idempotency_key:
         return None
     existing = OutboundMessage.objects.filter(idempotency_scope=scope, idempotency_key=request.idempotency_key).first()
-    return _replay_of(request, existing)
+    return replay_of(request, existing)
 
 
 def _customer(public_id: str) -> Customer:
-    return _usable_customer(
+    return usable_customer(
         public_id, Customer.objects.prefetch_related("identities").filter(public_id=public_id).first()
     )
 
 
-def _usable_customer(public_id: str, customer: Customer | None) -> Customer:
+def usable_customer(public_id: str, customer: Customer | None) -> Customer:
     """The customer a message may go to (loaded with their identities), or why not."""
     if customer is None:
         raise NotFoundError(f"No customer {public_id}.", code="customer_not_found")
@@ -172,12 +172,9 @@ def _content(
             "The purpose differs from the template's.", fields={"purpose": f"the template is {template.purpose}"}
         )
     version = lookup.version(template, request.locale or customer.locale)
+    preference_url, unsubscribe_url = customer_links(customer)
     context = templates.build_context(
-        actor,
-        customer,
-        request.variables,
-        preference_url=preference_link(customer),
-        unsubscribe_url=unsubscribe_link(customer),
+        actor, customer, request.variables, preference_url=preference_url, unsubscribe_url=unsubscribe_url
     )
     return templates.render_version(version, context), version, template.purpose
 
@@ -401,7 +398,7 @@ def send_message(actor: Actor, request: SendRequest) -> OutboundMessage:
     """
     actor.require(Perm.INTERACTIONS_WRITE)
     scope = idempotency_scope(actor)
-    replay = _replayed(scope, request)
+    replay = replayed(scope, request)
     if replay is not None:
         return replay
     check_request(request)
@@ -416,7 +413,7 @@ def send_message(actor: Actor, request: SendRequest) -> OutboundMessage:
             with transaction.atomic():
                 message.save()
         except IntegrityError:
-            replay = _replayed(scope, request)  # a concurrent call with the same key stored it first
+            replay = replayed(scope, request)  # a concurrent call with the same key stored it first
             if replay is None:
                 raise
             return replay
