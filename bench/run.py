@@ -105,7 +105,7 @@ def summary(results: list[dict[str, Any]]) -> None:
                     )
                     ratio = row["p95"] / row["target_ms"]
                     print(f"{label:<44}{figure:>22}{target:>24}{ratio:>9.2f}{rss:>11}")
-        elif r["bench"] == "email":
+        elif r["bench"] in ("email", "send_batch"):
             email_rows(r, rss)
         elif r["bench"] == "textanalytics":
             t = r["throughput"]
@@ -135,6 +135,7 @@ def summary(results: list[dict[str, Any]]) -> None:
     print("       by the target (lower is better);")
     print("       (e) cxloop texts/s divided by raw VADER texts/s on the same texts (higher is better);")
     print("       (c) cxloop messages/s divided by the faster of the two ceiling runs (higher is better);")
+    print("       (c) send_messages: its messages/s divided by send_message's, one by one (higher is better);")
     print("       (g) API events/s divided by raw events/s (higher is better)")
     print("raw: (a) the same rows inserted with COPY / executemany; (b) the p95 of the same read as one SQL statement")
 
@@ -149,6 +150,9 @@ def feedback_rows(r: dict[str, Any]) -> None:
 
 
 def email_rows(r: dict[str, Any], rss: str) -> None:
+    if r["bench"] == "send_batch":
+        send_batch_rows(r, rss)
+        return
     if "inbound" in r:
         i = r["inbound"]
         label = f"(c) email in {i['messages']:,} via SMTP, {r['db']}"
@@ -161,6 +165,14 @@ def email_rows(r: dict[str, Any], rss: str) -> None:
         figure = f"{o['per_s']:,.0f} msg/s"
         baseline = f"Django SMTP {max(o['ceiling_per_s']):,}/s"
         print(f"{label:<44}{figure:>22}{baseline:>24}{o['ratio']:>9.3f}{'':>11}")
+
+
+def send_batch_rows(r: dict[str, Any], rss: str) -> None:
+    for pair in r["pairs"]:
+        label = f"(c) send_messages by {r['batch']}, {r['db']}"
+        figure = f"{pair['batch']['per_s']:,.0f} msg/s"
+        baseline = f"send_message {pair['single']['per_s']:,.0f}/s"
+        print(f"{label:<44}{figure:>22}{baseline:>24}{pair['ratio']:>9.2f}{rss:>11}")
 
 
 def main() -> None:
@@ -180,6 +192,7 @@ def main() -> None:
         run_step("(a) ingest on SQLite", ["ingest.py", "--db", "sqlite", "--items", items, "--batch", batch])
     )
     results.append(run_step("(c) email on SQLite", ["email_channel.py", "--db", "sqlite", *email]))
+    results.append(run_step("(c) batched sending on SQLite", ["send_batch.py", "--db", "sqlite"]))
     results.append(run_step("(g) event ingestion on SQLite", ["events.py", "--db", "sqlite", "--events", events]))
     results.append(run_step("(e) text analytics on one core", ["textanalytics.py"]))
     if postgres_reachable():
@@ -187,6 +200,7 @@ def main() -> None:
             run_step("(a) ingest on PostgreSQL", ["ingest.py", "--db", "postgres", "--items", items, "--batch", batch])
         )
         results.append(run_step("(c) email on PostgreSQL", ["email_channel.py", "--db", "postgres", *email]))
+        results.append(run_step("(c) batched sending on PostgreSQL", ["send_batch.py", "--db", "postgres"]))
         results.append(
             run_step("(g) event ingestion on PostgreSQL", ["events.py", "--db", "postgres", "--events", events])
         )
