@@ -225,6 +225,17 @@ CXLOOP_SURVEY_WIDGET_ORIGINS = env_list("CXLOOP_SURVEY_WIDGET_ORIGINS", [])
 # Widget requests per client address per minute (0: no limit).
 CXLOOP_SURVEY_WIDGET_PER_MINUTE = env_int("CXLOOP_SURVEY_WIDGET_PER_MINUTE", 30)
 
+# --- Website tracking snippet (docs/events.md, "Website tracking snippet") ------------------------
+# Websites (scheme://host[:port]) whose pages may send events; empty: those of CXLOOP_CHAT_ALLOWED_ORIGINS.
+CXLOOP_TRACKING_ORIGINS = env_list("CXLOOP_TRACKING_ORIGINS", [])
+# Websites sign who their visitor is with this secret (HMAC-SHA256); empty: CXLOOP_SURVEY_WIDGET_SECRET's.
+# Without either, page views are still taken but every identify is refused.
+CXLOOP_TRACKING_SECRET = env_secret("CXLOOP_TRACKING_SECRET") or ""
+# Event types a web page may send (a browser is anyone: it must not report purchases).
+CXLOOP_TRACKING_EVENT_TYPES = env_list("CXLOOP_TRACKING_EVENT_TYPES", ["page.viewed"])
+# Tracking requests per client address per minute (0: no limit).
+CXLOOP_TRACKING_PER_MINUTE = env_int("CXLOOP_TRACKING_PER_MINUTE", 120)
+
 # --- Text analytics (docs/text-analytics.md) -----------------------------------------------------
 # Languages the language detection chooses among (ISO 639-1); fewer is more accurate on short texts and cheaper.
 CXLOOP_TEXT_LANGUAGES = env_list("CXLOOP_TEXT_LANGUAGES", ["en", "de", "fr", "es", "nl", "it", "pt"])

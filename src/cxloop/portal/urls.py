@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cxloop.portal import promises, survey_widget, surveys, views
+from cxloop.portal import promises, survey_widget, surveys, tracking, views
 
 app_name = "portal"
 
@@ -16,4 +16,6 @@ urlpatterns = [
     path("widget/s/<str:token>/", survey_widget.embedded_survey, name="survey_widget_page"),
     path("widget/s/<str:token>/partial/", survey_widget.embedded_partial, name="survey_widget_partial"),
     path("widget/s/<str:token>/thanks/", survey_widget.embedded_thanks, name="survey_widget_thanks"),
+    path("widget/track.js", tracking.script, name="tracking_script"),
+    path("track", tracking.collect, name="tracking_collect"),
 ]
