@@ -382,8 +382,9 @@ def test_page_queries_stay_bounded(web, alice, ann, system, django_assert_max_nu
     # preferences panel (consent records, recent outbound messages, suppressed addresses); two for cases (the
     # navigation's count of the user's active cases, the cases panel); one for the navigation's unread
     # notifications; two for the promises panel (open and missed promises, recently kept ones); two for the
-    # surveys panel (active surveys to send, recent invitations; the date of the last one only with a survey to send).
-    with django_assert_max_num_queries(23):
+    # surveys panel (active surveys to send, recent invitations; the date of the last one only with a survey to send);
+    # two for the journeys panel (the customer's enrolments, active journeys to enrol in).
+    with django_assert_max_num_queries(25):
         response = client.get(f"/customers/{ann.public_id}/")
 
     assert response.status_code == 200

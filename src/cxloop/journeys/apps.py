@@ -1,9 +1,31 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.apps import AppConfig
+
+if TYPE_CHECKING:
+    from cxloop.core.actor import Actor
+    from cxloop.customers.models import Customer
 
 
 class JourneysConfig(AppConfig):
     name = "cxloop.journeys"
     label = "journeys"
     verbose_name = "Journeys"
+
+    def ready(self) -> None:
+        _register_customer_panel()
+
+
+def _register_customer_panel() -> None:
+    """The customer page gets a "Journeys" panel: the customer's enrolments and, for staff who may, "Enrol in…"."""
+    from cxloop.web.panels import register_customer_panel
+
+    register_customer_panel("journeys", "Journeys", "web/journeys/customer_panel.html", _journeys_panel)
+
+
+def _journeys_panel(actor: Actor, customer: Customer) -> dict[str, Any] | None:
+    from cxloop.web.views.journeys import customer_panel_context
+
+    return customer_panel_context(actor, customer)

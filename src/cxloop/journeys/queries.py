@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Q, QuerySet, Value, When
 
 from cxloop.core.actor import Actor
 from cxloop.core.errors import NotFoundError, ValidationError
@@ -168,10 +168,9 @@ def history_of(actor: Actor, enrolment: Enrolment) -> list[EnrolmentStep]:
 def enrolments_of_customer(actor: Actor, customer_id: int, *, limit: int = 20) -> list[Enrolment]:
     """A customer's enrolments, the running ones first, then the newest (the customer page's panel)."""
     actor.require(Perm.JOURNEYS_VIEW)
+    running_first = Case(When(state=EnrolmentState.ACTIVE, then=Value(0)), default=Value(1))
     qs = Enrolment.objects.filter(customer_id=customer_id).select_related("journey", "version")
-    running = list(qs.filter(state=EnrolmentState.ACTIVE).order_by("-id")[:limit])
-    finished = list(qs.exclude(state=EnrolmentState.ACTIVE).order_by("-id")[: max(limit - len(running), 0)])
-    return running + finished
+    return list(qs.order_by(running_first, "-id")[:limit])
 
 
 def dry_run_journey(

@@ -34,6 +34,7 @@ _SECTIONS = (
     ("setup", "settings"),
     ("sla", "settings"),
     ("notification", "notifications"),
+    ("journey", "journeys"),
 )
 
 

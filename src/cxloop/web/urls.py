@@ -25,6 +25,8 @@ from cxloop.web.views import (
 from cxloop.web.views import feedback_loops as loop_views
 from cxloop.web.views import feedback_survey_widget as survey_widget_views
 from cxloop.web.views import feedback_surveys as survey_views
+from cxloop.web.views import journey_editor as journey_editor_views
+from cxloop.web.views import journeys as journey_views
 from cxloop.web.views import notifications as notification_views
 from cxloop.web.views import promises as promise_views
 
@@ -200,4 +202,26 @@ urlpatterns += [
     path(_survey + "send/", survey_views.survey_send, name="feedback-survey-send"),
     path(_survey + "widget/", survey_widget_views.survey_widget, name="feedback-survey-widget"),
     path(_customer + "surveys/send/", survey_views.survey_send_to_customer, name="feedback-survey-send-customer"),
+]
+
+# journeys: the list, the journey page (diagram, figures, versions, enrolments), the editor, examples, the dry run,
+# one enrolment's history, and the customer page's "Enrol in…"
+_journey = "journeys/<slug:key>/"
+urlpatterns += [
+    path("journeys/", journey_views.journey_list, name="journeys"),
+    path("journeys/new/", journey_editor_views.journey_new, name="journey-new"),
+    path(
+        "journeys/examples/<slug:name>/install/", journey_editor_views.example_install, name="journey-example-install"
+    ),
+    path(_journey, journey_views.journey_detail, name="journey"),
+    path(_journey + "status/", journey_views.journey_status, name="journey-status"),
+    path(_journey + "edit/", journey_editor_views.journey_edit, name="journey-edit"),
+    path(_journey + "dry-run/", journey_editor_views.dry_run, name="journey-dry-run"),
+    path(_journey + "enrolments/<str:enrolment_id>/", journey_views.enrolment_detail, name="journey-enrolment"),
+    path(
+        _journey + "enrolments/<str:enrolment_id>/remove/",
+        journey_views.enrolment_remove,
+        name="journey-enrolment-remove",
+    ),
+    path(_customer + "journeys/enrol/", journey_views.customer_enrol, name="journey-enrol-customer"),
 ]
