@@ -366,6 +366,36 @@ def _journey_fingerprint() -> tuple[Any, ...]:
     )
 
 
+def _automation_rule(world: World, member: Member) -> dict[str, Any]:
+    """A rule "Tag new cases" on case.opened (made when an automation operation names it)."""
+    from cxloop.automation import services as automation_services
+    from cxloop.automation.models import Rule as AutomationRule
+
+    rule = AutomationRule.objects.filter(name="Tag new cases").first() or automation_services.create_rule(
+        Actor.system("test"),
+        automation_services.RuleInput(
+            name="Tag new cases",
+            trigger_source="domain_event",
+            trigger_type="case.opened",
+            actions=[{"type": "tag", "add": ["has-case"]}],
+        ),
+    )
+    return {"rule_id": rule.public_id}
+
+
+def _automation_run(world: World, member: Member) -> dict[str, Any]:
+    from cxloop.automation.models import Rule as AutomationRule
+    from cxloop.automation.models import RuleRun
+
+    _automation_rule(world, member)
+    run, _ = RuleRun.objects.get_or_create(
+        rule=AutomationRule.objects.get(name="Tag new cases"),
+        event_ref="case.opened:access",
+        defaults={"trigger_type": "case.opened", "customer": world["customer"], "status": "skipped", "at": clock.now()},
+    )
+    return {"run_id": run.public_id}
+
+
 ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/customers"): Rule(frozenset({Perm.CUSTOMERS_VIEW})),
     ("POST", "/api/v1/customers"): Rule(frozenset({Perm.CUSTOMERS_EDIT}), body=lambda w: {"name": "New"}),
@@ -833,6 +863,37 @@ ACCESS: dict[tuple[str, str], Rule] = {
         _journey_runtime,
         body=lambda w: {"customer": w["customer"].public_id},
     ),
+    # automation rules
+    ("GET", "/api/v1/automation/triggers"): Rule(frozenset({Perm.JOURNEYS_VIEW})),
+    ("GET", "/api/v1/automation/rules"): Rule(frozenset({Perm.JOURNEYS_VIEW})),
+    ("POST", "/api/v1/automation/rules"): Rule(
+        frozenset({Perm.JOURNEYS_MANAGE}),
+        body=lambda w: {
+            "name": "Tag buyers",
+            "trigger": {"source": "domain_event", "type": "case.opened"},
+            "actions": [{"type": "tag", "add": ["buyer"]}],
+        },
+    ),
+    ("PUT", "/api/v1/automation/rules/order"): Rule(
+        frozenset({Perm.JOURNEYS_VIEW, Perm.JOURNEYS_MANAGE}),
+        _automation_rule,
+        body=lambda w: {"ids": [_automation_rule(w, None)["rule_id"]]},  # type: ignore[arg-type]
+    ),
+    ("GET", "/api/v1/automation/rules/{rule_id}"): Rule(frozenset({Perm.JOURNEYS_VIEW}), _automation_rule),
+    ("PATCH", "/api/v1/automation/rules/{rule_id}"): Rule(
+        frozenset({Perm.JOURNEYS_VIEW, Perm.JOURNEYS_MANAGE}), _automation_rule, body=lambda w: {"name": "Renamed"}
+    ),
+    ("POST", "/api/v1/automation/rules/{rule_id}/activate"): Rule(
+        frozenset({Perm.JOURNEYS_VIEW, Perm.JOURNEYS_MANAGE}), _automation_rule
+    ),
+    ("POST", "/api/v1/automation/rules/{rule_id}/deactivate"): Rule(
+        frozenset({Perm.JOURNEYS_VIEW, Perm.JOURNEYS_MANAGE}), _automation_rule
+    ),
+    ("DELETE", "/api/v1/automation/rules/{rule_id}"): Rule(
+        frozenset({Perm.JOURNEYS_VIEW, Perm.JOURNEYS_MANAGE}), _automation_rule
+    ),
+    ("GET", "/api/v1/automation/runs"): Rule(frozenset({Perm.JOURNEYS_VIEW})),
+    ("GET", "/api/v1/automation/runs/{run_id}"): Rule(frozenset({Perm.JOURNEYS_VIEW}), _automation_run),
 }
 
 

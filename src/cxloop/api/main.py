@@ -9,6 +9,7 @@ from cxloop.accounts.api import router as tokens_router
 from cxloop.api.auth import BearerToken, StaffSession
 from cxloop.api.errors import install_error_handlers
 from cxloop.api.guards import guard_request
+from cxloop.automation.api import router as automation_router
 from cxloop.cases.api import router as cases_router
 from cxloop.cases.promises_api import router as promises_router
 from cxloop.cases.routing_api import router as routing_router
@@ -59,3 +60,4 @@ api.add_router("/", feedback_loops_router)
 api.add_router("/", surveys_router)
 api.add_router("/", feedback_scores_router)
 api.add_router("/", journeys_router)
+api.add_router("/", automation_router)

@@ -1,0 +1,109 @@
+"""Reads of automation rules and their run log, taking the acting user (journeys.view)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Max, QuerySet
+
+from cxloop.automation.definitions import DOMAIN_TRIGGERS
+from cxloop.automation.models import Rule, RuleRun, RunStatus, TriggerSource
+from cxloop.core.actor import Actor
+from cxloop.core.errors import NotFoundError, ValidationError
+from cxloop.core.pagination import Page, paginate
+from cxloop.core.permissions import Perm
+from cxloop.events import queries as event_queries
+
+RUN_ORDER = ("-at", "-id")
+
+
+def list_rules(actor: Actor) -> list[Rule]:
+    """Every rule in the order they are tried, each with `run_count` and `last_run_at`."""
+    actor.require(Perm.JOURNEYS_VIEW)
+    rules: QuerySet[Rule] = Rule.objects.annotate(run_count=Count("runs"), last_run_at=Max("runs__at")).order_by(
+        "position", "id"
+    )
+    return list(rules)
+
+
+def get_rule(actor: Actor, rule_id: str) -> Rule:
+    actor.require(Perm.JOURNEYS_VIEW)
+    found = (
+        Rule.objects.select_related("created_by")
+        .annotate(run_count=Count("runs"), last_run_at=Max("runs__at"))
+        .filter(public_id=rule_id)
+        .first()
+    )
+    if found is None:
+        raise NotFoundError(f"No automation rule {rule_id!r}.")
+    return found
+
+
+@dataclass(frozen=True)
+class RunFilters:
+    rule: str | None = None
+    status: str | None = None
+    customer: str | None = None
+    trigger: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _check(filters: RunFilters) -> None:
+    if filters.status and filters.status not in RunStatus.values:
+        raise ValidationError("Unknown status.", fields={"status": f"one of {', '.join(RunStatus.values)}"})
+    if filters.since and filters.until and filters.since > filters.until:
+        raise ValidationError("The period is empty.", fields={"since": "must not be after until"})
+
+
+def runs(actor: Actor, filters: RunFilters) -> QuerySet[RuleRun]:
+    actor.require(Perm.JOURNEYS_VIEW)
+    _check(filters)
+    qs = RuleRun.objects.select_related("rule", "customer")
+    if filters.rule:
+        qs = qs.filter(rule__public_id=filters.rule)
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.customer:
+        qs = qs.filter(customer__public_id=filters.customer)
+    if filters.trigger:
+        qs = qs.filter(trigger_type=filters.trigger)
+    if filters.since:
+        qs = qs.filter(at__gte=filters.since)
+    if filters.until:
+        qs = qs.filter(at__lt=filters.until)
+    return qs
+
+
+def list_runs(actor: Actor, filters: RunFilters, *, cursor: str | None = None, limit: int = 50) -> Page[RuleRun]:
+    """The run log, newest first, with a cursor for the next page."""
+    return paginate(runs(actor, filters), RUN_ORDER, cursor, limit)
+
+
+def get_run(actor: Actor, run_id: str) -> RuleRun:
+    actor.require(Perm.JOURNEYS_VIEW)
+    found = RuleRun.objects.select_related("rule", "customer").filter(public_id=run_id).first()
+    if found is None:
+        raise NotFoundError(f"No rule run {run_id!r}.")
+    return found
+
+
+@dataclass(frozen=True)
+class TriggerChoice:
+    source: str
+    type: str
+    label: str
+
+
+def trigger_choices(actor: Actor) -> list[TriggerChoice]:
+    """What a rule may listen to: the active registered customer event types, then the supported domain events."""
+    actor.require(Perm.JOURNEYS_VIEW)
+    reader = Actor.system("automation")
+    customer_events = [
+        TriggerChoice(TriggerSource.CUSTOMER_EVENT, t.key, t.name)
+        for t in event_queries.event_types(reader)
+        if t.is_active
+    ]
+    domain = [TriggerChoice(TriggerSource.DOMAIN_EVENT, t.name, t.label) for t in DOMAIN_TRIGGERS.values()]
+    return [*customer_events, *domain]
