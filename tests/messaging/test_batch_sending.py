@@ -13,6 +13,7 @@ from django_tasks_db.models import DBTaskResult
 
 from cxloop.core.actor import Actor
 from cxloop.core.errors import CxloopError, PermissionDeniedError
+from cxloop.customers.models import Customer
 from cxloop.events import bus
 from cxloop.messaging import services
 from cxloop.messaging.models import DeliveryEvent, OutboundMessage
@@ -35,6 +36,9 @@ class World:
         self.cy = make_customer("Cy Young", email="cy@example.com", time_zone="Europe/London")
         self.dan = make_customer("Dan Ito", email="dan@example.com", time_zone="Asia/Tokyo")
         self.eve = make_customer("Ève Martin", email="eve@example.com", locale="fr", time_zone="Europe/Paris")
+        self.gus = make_customer("Gus Nowhere", email="")  # no identity at all
+        self.old = make_customer("Ann Smith (old)", email="ann.old@example.com")
+        Customer.objects.filter(pk=self.old.pk).update(status="merged", merged_into=self.ann)
         services.record_consents(bob.actor, self.ann, [ConsentChange("email", "marketing", True)], source="staff")
         services.record_consents(bob.actor, self.eve, [ConsentChange("sms", "service", False)], source="staff")
         services.suppress_address(bob.actor, "email", "cy@example.com", "hard_bounce")
@@ -96,6 +100,8 @@ class World:
             SendRequest(customer_id=ann, channel="email", text="Free text", purpose="marketing", quiet_hours=True),
             SendRequest(customer_id=bea, channel="email", text="Failed attempt", idempotency_key="k-2", to="x@y.z"),
             SendRequest(customer_id=bea, channel="email", text="Failed attempt", idempotency_key="k-2"),  # after a 422
+            SendRequest(customer_id=self.gus.public_id, channel="email", text="Hi"),  # no address
+            SendRequest(customer_id=self.old.public_id, channel="email", text="Hi"),  # merged
         ]
 
 
@@ -239,7 +245,11 @@ def test_each_request_gets_what_send_message_gives_it_and_the_same_rows(
         ("message", "request 20", "blocked", "frequency_cap"),
         ("error", "ValidationError", "validation_error", 422),
         ("message", "request 22", "queued", ""),
+        ("error", "ValidationError", "validation_error", 422),
+        ("error", "ValidationError", "validation_error", 422),
     ]
+    assert single.results[-2][-1] == {"to": "the customer has no email identity"}
+    assert single.results[-1][-1] == {"customer": f"merged into {world.ann.public_id}; send there"}
     assert batch.results == single.results
     assert batch.messages == single.messages
     assert batch.delivery == single.delivery

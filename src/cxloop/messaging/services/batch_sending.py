@@ -27,10 +27,10 @@ from django_tasks_db import DatabaseBackend
 
 from cxloop.core import clock
 from cxloop.core.actor import Actor
-from cxloop.core.bulk import collector_paused, insert_rows, insert_values
+from cxloop.core.bulk import collector_paused, insert_rows, insert_values, loaded_objects
 from cxloop.core.errors import CxloopError
 from cxloop.core.permissions import Perm
-from cxloop.customers.models import Customer
+from cxloop.customers.models import Customer, Identity
 from cxloop.events.bus import publish_all
 from cxloop.messaging.models import DeliveryEvent, MessageStatus, OutboundMessage, Purpose
 from cxloop.messaging.services import sending
@@ -141,11 +141,39 @@ def _stored_under_keys(scope: str, keys: list[str]) -> dict[str, OutboundMessage
     return {message.idempotency_key: message for message in found}
 
 
+_CUSTOMER = tuple(f.attname for f in Customer._meta.concrete_fields)
+_IDENTITY = tuple(f.attname for f in Identity._meta.concrete_fields)
+
+
 def _customers(public_ids: set[str]) -> dict[str, Customer]:
+    """The customers with their identities from one statement (a LEFT JOIN: a customer without any still
+    comes back, to be refused for having no address), as prefetch_related("identities") would leave them."""
     if not public_ids:
         return {}
-    found = Customer.objects.prefetch_related("identities").filter(public_id__in=public_ids)
-    return {customer.public_id: customer for customer in found}
+    alias = router.db_for_read(Customer)
+    rows = (
+        Customer.objects.using(alias)
+        .filter(public_id__in=public_ids)
+        .order_by("pk", "identities__pk")
+        .values_list(*_CUSTOMER, *(f"identities__{name}" for name in _IDENTITY))
+    )
+    width = len(_CUSTOMER)
+    customers: dict[int, Customer] = {}
+    identities: dict[int, list[Identity]] = {}
+    for row in rows:
+        pk = row[0]
+        if pk not in customers:
+            (customers[pk],) = loaded_objects(Customer, _CUSTOMER, [row[:width]], using=alias)
+            identities[pk] = []
+        if row[width] is not None:
+            (identity,) = loaded_objects(Identity, _IDENTITY, [row[width:]], using=alias)
+            identities[pk].append(identity)
+    for pk, customer in customers.items():
+        queryset = customer.identities.get_queryset()  # what prefetch_related leaves in the cache
+        queryset._result_cache = identities[pk]
+        queryset._prefetch_done = True  # type: ignore[attr-defined]
+        customer._prefetched_objects_cache = {"identities": queryset}  # type: ignore[attr-defined]
+    return {customer.public_id: customer for customer in customers.values()}
 
 
 def _verdicts(drafts: list[sending.Draft]) -> list[Verdict]:
