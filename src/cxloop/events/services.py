@@ -290,9 +290,16 @@ def _known_event_ids(event_ids: list[str]) -> dict[str, str]:
     return known
 
 
+def _shown_value(value: Any) -> str:
+    return (value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))[:200]
+
+
 def _timeline_input(accepted: _Accepted) -> InteractionInput:
     properties = accepted.item.properties
     body = "\n".join(f"{key}: {json.dumps(value, ensure_ascii=False)}" for key, value in list(properties.items())[:20])
+    # The timeline shows the first properties as a key/value list: pairs, not an object, so that a property
+    # named like a dict method ("items", "keys") cannot shadow it in a template.
+    shown = [[str(key)[:100], _shown_value(value)] for key, value in list(properties.items())[:20]]
     return InteractionInput(
         channel="event",
         direction="inbound",
@@ -300,7 +307,12 @@ def _timeline_input(accepted: _Accepted) -> InteractionInput:
         summary=accepted.event_type.name[:500],
         body=body[:10_000],
         external_id=accepted.item.event_id[:255],
-        metadata={"kind": "event", "event_type": accepted.event_type.key, "event_id": accepted.item.event_id},
+        metadata={
+            "kind": "event",
+            "event_type": accepted.event_type.key,
+            "event_id": accepted.item.event_id,
+            "properties": shown,
+        },
     )
 
 

@@ -9,6 +9,7 @@ from cxloop.web.views import (
     cases,
     contact_preferences,
     customers,
+    event_types,
     feedback_analytics,
     home,
     inbox,
@@ -22,6 +23,7 @@ from cxloop.web.views import (
     suppressions,
     timeline,
 )
+from cxloop.web.views import automation as automation_views
 from cxloop.web.views import feedback_loops as loop_views
 from cxloop.web.views import feedback_survey_widget as survey_widget_views
 from cxloop.web.views import feedback_surveys as survey_views
@@ -86,6 +88,8 @@ urlpatterns = [
     path("tokens/<int:token_id>/revoke/", admin_pages.token_revoke, name="token-revoke"),
     path("settings/attributes/", admin_pages.attribute_settings, name="attributes"),
     path("settings/attributes/<slug:key>/delete/", admin_pages.attribute_delete, name="attribute-delete"),
+    path("settings/event-types/", event_types.event_types, name="event-types"),
+    path("settings/event-types/<str:key>/", event_types.event_type_edit, name="event-type"),
     path("settings/quarantine/", quarantine.quarantine, name="quarantine"),
     path(_quarantined + "raw/", quarantine.quarantine_raw, name="quarantine-raw"),
     path(_quarantined + "reprocess/", quarantine.quarantine_reprocess, name="quarantine-reprocess"),
@@ -224,4 +228,14 @@ urlpatterns += [
         name="journey-enrolment-remove",
     ),
     path(_customer + "journeys/enrol/", journey_views.customer_enrol, name="journey-enrol-customer"),
+]
+
+# automation rules: the ordered list, the editor, the run log and one run
+urlpatterns += [
+    path("automation/", automation_views.rule_list, name="automation-rules"),
+    path("automation/new/", automation_views.rule_new, name="automation-rule-new"),
+    path("automation/runs/", automation_views.run_list, name="automation-runs"),
+    path("automation/runs/<str:run_id>/", automation_views.run_detail, name="automation-run"),
+    path("automation/<str:rule_id>/", automation_views.rule_detail, name="automation-rule"),
+    path("automation/<str:rule_id>/<slug:action>/", automation_views.rule_action, name="automation-rule-action"),
 ]
