@@ -66,7 +66,7 @@ def test_outline_reads_the_graph_in_words():
 
     assert "Win-back starts on 30 days after the date in last_active_at." in text
     assert "still_away: Branch, 0 in step. active again → back; otherwise → we_miss_you." in text
-    assert "we_miss_you: Send message (email: win_back.we_miss_you), 3 in step. then wait_return." in text
+    assert "we_miss_you: Send message (email: win-back-we-miss-you), 3 in step. then wait_return." in text
     assert "gone_quiet: Exit (handed to the account owner), 0 in step. the customer leaves the journey." in text
 
 
