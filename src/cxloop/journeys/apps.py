@@ -15,6 +15,13 @@ class JourneysConfig(AppConfig):
     verbose_name = "Journeys"
 
     def ready(self) -> None:
+        # Customer events enrol, wake and convert; a journey's change refreshes the set of event types that matter.
+        from cxloop.events.bus import subscribe
+        from cxloop.journeys import subscribers
+
+        subscribe("customer_event.received", subscribers.on_customer_event)
+        subscribe("journey.published", subscribers.invalidate)
+        subscribe("journey.status_changed", subscribers.invalidate)
         _register_customer_panel()
 
 

@@ -44,6 +44,8 @@ SCHEDULE: list[Job] = [
     Job("feedback.send_due_invitations", "cxloop.feedback.tasks.send_due_invitations", timedelta(minutes=1)),
     Job("feedback.expire_invitations", "cxloop.feedback.tasks.expire_invitations", timedelta(hours=1)),
     Job("automation.catch_up", "cxloop.automation.tasks.catch_up", timedelta(minutes=5)),
+    Job("journeys.catch_up_events", "cxloop.journeys.tasks.catch_up_events", timedelta(minutes=5)),
+    Job("journeys.sweep_date_triggers", "cxloop.journeys.tasks.sweep_date_triggers", timedelta(hours=1)),
 ]
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django_tasks_db.management.commands.db_worker import Worker
 
+from cxloop.journeys.timers import process_all_due
 from cxloop.worker.schedule import enqueue_due_jobs
 
 
@@ -28,6 +29,8 @@ class Command(BaseCommand):
             if not options["no_schedule"]:
                 for name in enqueue_due_jobs():
                     self.stdout.write(f"enqueued periodic job {name}")
+            # Journey timers are claimed in bulk, not queued one task each (journeys/timers.py).
+            process_all_due(worker_id)
             Worker(
                 queue_names=["*"],
                 interval=0,
