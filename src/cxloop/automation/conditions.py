@@ -297,3 +297,29 @@ def evaluate(condition: Condition | None, facts: EventFacts) -> Verdict:
         return Verdict(True, ["no conditions → true"])
     reasons: list[str] = []
     return Verdict(_evaluate(condition, facts, reasons), reasons)
+
+
+# --------------------------------------------------------------------------- reading aloud
+
+
+def describe(condition: Condition | None, depth: int = 0) -> list[str]:
+    """The condition as indented lines of text, for the editor's preview and the rule list."""
+    pad = "  " * depth
+    if condition is None:
+        return [f"{pad}always"]
+    if isinstance(condition, AllOf | AnyOf):
+        word = "all of" if isinstance(condition, AllOf) else "any of"
+        lines = [f"{pad}{word}:"]
+        for inner in condition.conditions:
+            lines += describe(inner, depth + 1)
+        return lines
+    if isinstance(condition, Not):
+        return [f"{pad}not:", *describe(condition.condition, depth + 1)]
+    if isinstance(condition, HasEvent):
+        at_least = f"at least {condition.min_count} " if condition.min_count > 1 else ""
+        lines = [f"{pad}had {at_least}{condition.event_type} event(s){_within(condition.within)}"]
+        if condition.where is not None:
+            lines += [f"{pad}  where:", *describe(condition.where, depth + 2)]
+        return lines
+    value = "" if condition.operator == "exists" and condition.value is None else f" {_shown(condition.value)}"
+    return [f"{pad}{condition.field} {condition.operator}{value}"]

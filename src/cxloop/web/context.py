@@ -35,6 +35,7 @@ _SECTIONS = (
     ("sla", "settings"),
     ("notification", "notifications"),
     ("journey", "journeys"),
+    ("automation", "automation"),
 )
 
 

@@ -23,6 +23,7 @@ from cxloop.web.views import (
     suppressions,
     timeline,
 )
+from cxloop.web.views import automation as automation_views
 from cxloop.web.views import feedback_loops as loop_views
 from cxloop.web.views import feedback_survey_widget as survey_widget_views
 from cxloop.web.views import feedback_surveys as survey_views
@@ -227,4 +228,14 @@ urlpatterns += [
         name="journey-enrolment-remove",
     ),
     path(_customer + "journeys/enrol/", journey_views.customer_enrol, name="journey-enrol-customer"),
+]
+
+# automation rules: the ordered list, the editor, the run log and one run
+urlpatterns += [
+    path("automation/", automation_views.rule_list, name="automation-rules"),
+    path("automation/new/", automation_views.rule_new, name="automation-rule-new"),
+    path("automation/runs/", automation_views.run_list, name="automation-runs"),
+    path("automation/runs/<str:run_id>/", automation_views.run_detail, name="automation-run"),
+    path("automation/<str:rule_id>/", automation_views.rule_detail, name="automation-rule"),
+    path("automation/<str:rule_id>/<slug:action>/", automation_views.rule_action, name="automation-rule-action"),
 ]
