@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
 
 from cxloop.core.actor import Actor
-from cxloop.core.errors import CxloopError, PermissionDeniedError
+from cxloop.core.errors import CxloopError, PermissionDeniedError, ValidationError
 from cxloop.customers.models import Customer
 from cxloop.events import bus
 from cxloop.messaging import services
@@ -208,9 +209,11 @@ def _run(
     return outcome, events
 
 
+@pytest.mark.parametrize("chunk", [500, 4])  # one chunk, or several: the cap and the keys carry across them
 def test_each_request_gets_what_send_message_gives_it_and_the_same_rows(
-    world, alice, received, django_capture_on_commit_callbacks
+    world, alice, received, django_capture_on_commit_callbacks, monkeypatch, chunk
 ):
+    monkeypatch.setattr(batch_sending, "CHUNK", chunk)
     requests = world.requests()
 
     single, single_events = _run(
@@ -309,6 +312,25 @@ def test_the_statements_do_not_grow_with_the_batch(world, alice):
     )
     tasks = DBTaskResult.objects.filter(task_path="cxloop.messaging.tasks.dispatch_messages").order_by("enqueued_at")
     assert [len(task.args_kwargs["args"][0]) for task in tasks] == [10, 50]
+
+
+def test_a_retried_batch_answers_with_the_messages_of_the_first_and_stores_nothing(world, alice):
+    requests = [
+        SendRequest(customer_id=c.public_id, channel="email", text="Step 3", idempotency_key=f"enrolment-{n}:3")
+        for n, c in enumerate((world.ann, world.bea, world.cy))
+    ]
+    first = services.send_messages(alice.actor, requests)
+    rows = (OutboundMessage.objects.count(), DeliveryEvent.objects.count(), AuditEntry.objects.count())
+    tasks = DBTaskResult.objects.count()
+
+    again = services.send_messages(alice.actor, [*requests, replace(requests[0], text="Step 3, edited")])
+
+    assert [m.pk for m in again[:3]] == [m.pk for m in first]  # type: ignore[union-attr]
+    assert [m.status for m in again[:3]] == ["queued", "queued", "blocked"]  # type: ignore[union-attr]
+    assert isinstance(again[3], ValidationError)
+    assert again[3].code == "idempotency_key_reused"
+    assert (OutboundMessage.objects.count(), DeliveryEvent.objects.count(), AuditEntry.objects.count()) == rows
+    assert DBTaskResult.objects.count() == tasks
 
 
 def test_a_key_stored_meanwhile_by_another_call_is_answered_with_that_message(world, alice, monkeypatch):
