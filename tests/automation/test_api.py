@@ -126,6 +126,11 @@ def test_one_run_shows_why_and_each_outcome(api, charlie, make_rule, customer):
         "trigger_type": "purchase.completed",
     }
     assert [(o["type"], o["status"], o["summary"]) for o in body["outcomes"]] == [("tag", "succeeded", "Tag +buyer")]
+    assert (body["event"]["source"], body["event"]["occurred_at"], body["event"]["properties"]) == (
+        "customer_event",
+        "2026-03-02T09:00:00+00:00",
+        {},
+    )
     assert api.get("/automation/runs/rrun_nothing", charlie).status_code == 404
 
 

@@ -189,7 +189,7 @@ def test_the_webhook_is_signed_with_a_delivery_id_stable_per_run_and_action(make
 
 def test_an_interrupted_run_resumes_without_repeating_done_actions(make_rule, customer, receiver):
     rule = make_rule([{"type": "open_case", "subject": "Check order"}, {"type": "webhook", "url": receiver}])
-    (run,) = runner.run_rules(purchase(customer))
+    (run,) = runner.run_rules(purchase(customer, amount=3))
     # As if the process died after the case but before the webhook's answer was stored:
     run.outcomes = run.outcomes[:1]
     run.status, run.finished_at, run.lease_until = "matched", None, clock.now() - timedelta(seconds=1)
@@ -202,6 +202,7 @@ def test_an_interrupted_run_resumes_without_repeating_done_actions(make_rule, cu
     assert (resumed, run.status, Case.objects.filter(customer=customer).count()) == (1, "succeeded", 1)
     assert [o["type"] for o in run.outcomes] == ["open_case", "webhook"]
     assert [r["headers"][DELIVERY_HEADER] for r in Receiver.received] == [f"{run.public_id}.1"]
+    assert json.loads(Receiver.received[0]["body"])["event"]["properties"] == {"amount": 3}
     assert rule.runs.count() == 1
 
 

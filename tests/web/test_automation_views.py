@@ -199,4 +199,5 @@ def test_the_run_log_filters_and_shows_one_run(web, charlie, purchase_type):  # 
     assert skipped_run.event_ref == "customer_event:0"
     assert "event.properties.total (100) gte 500 → False" in detail
     assert "The conditions did not hold: no action ran." in detail
+    assert '"total": 100' in detail
     assert client.get("/automation/runs/rrun_none/").status_code == 404

@@ -55,12 +55,15 @@ class RuleRun(PublicIdModel):
     PUBLIC_ID_PREFIX = "rrun"
 
     rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="runs")
-    # "<source>:<id>": the customer event's public id, or a domain event's own id (see runner.event_ref).
+    # "<source>:<id>": "customer_event:<the sender's event_id>", or "<domain event>:<its own id>" (runner.py).
     event_ref = models.CharField(max_length=255)
     trigger_type = models.CharField(max_length=100)
     customer = models.ForeignKey(
         "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # What the event carried (source, occurred_at, received_at, properties): shown in the log, and what a resumed
+    # run re-reads, since cxloop's own domain events are not stored anywhere else.
+    event_data = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=12, choices=RunStatus.choices, default=RunStatus.MATCHED)
     explanation = models.JSONField(default=list, blank=True, help_text="Why the conditions held or not")
     outcomes = models.JSONField(default=list, blank=True, help_text="One entry per action, in order")

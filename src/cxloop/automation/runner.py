@@ -213,6 +213,12 @@ def _claim(rule: Rule, occurrence: Occurrence, customer: Customer, verdict: cond
                 event_ref=occurrence.ref[:255],
                 trigger_type=occurrence.type,
                 customer=customer,
+                event_data={
+                    "source": occurrence.source,
+                    "occurred_at": occurrence.occurred_at,
+                    "received_at": occurrence.received_at,
+                    "properties": occurrence.properties,
+                },
                 status=RunStatus.MATCHED if verdict.holds else RunStatus.SKIPPED,
                 explanation=verdict.reasons[:100],
                 outcomes=[],
@@ -448,40 +454,23 @@ def resume_interrupted(limit: int = 200) -> int:
     for run in stale:
         if run.customer is None or not _take_over(run):
             continue
-        occurrence = _occurrence_of_run(run)
-        if occurrence is None:
-            continue
-        _perform(run, run.rule, occurrence, run.customer)
+        _perform(run, run.rule, _occurrence_of_run(run), run.customer)
         resumed += 1
     return resumed
 
 
-def _occurrence_of_run(run: RuleRun) -> Occurrence | None:
-    """The occurrence a stored run was for: customer events are re-read; a domain event's payload is not stored,
-    so a resumed webhook carries only its type and ref."""
-    from cxloop.events.models import Event  # read-only: the events module owns the table
-
+def _occurrence_of_run(run: RuleRun) -> Occurrence:
+    """The occurrence a stored run was for, from what the run kept of it."""
     assert run.customer is not None
-    if run.event_ref.startswith("customer_event:"):
-        event = Event.objects.filter(event_id=run.event_ref.removeprefix("customer_event:")).first()
-        if event is not None:
-            return Occurrence(
-                source=TriggerSource.CUSTOMER_EVENT,
-                type=run.trigger_type,
-                ref=run.event_ref,
-                customer_id=run.customer.public_id,
-                occurred_at=event.occurred_at.isoformat(),
-                received_at=event.created_at.isoformat(),
-                properties=event.properties or {},
-            )
+    data = run.event_data or {}
     return Occurrence(
-        source=run.rule.trigger_source,
+        source=str(data.get("source") or run.rule.trigger_source),
         type=run.trigger_type,
         ref=run.event_ref,
         customer_id=run.customer.public_id,
-        occurred_at=run.at.isoformat(),
-        received_at=run.at.isoformat(),
-        properties={},
+        occurred_at=str(data.get("occurred_at") or run.at.isoformat()),
+        received_at=str(data.get("received_at") or run.at.isoformat()),
+        properties=dict(data.get("properties") or {}),
     )
 
 

@@ -114,6 +114,7 @@ class RunOut(Schema):
     rule: RuleRefOut
     event_ref: str
     trigger_type: str
+    event: dict[str, Any] = Field(description="What the event carried: source, occurred_at, received_at, properties")
     customer: str | None
     customer_name: str
     status: str
@@ -130,6 +131,7 @@ class RunOut(Schema):
             rule=RuleRefOut(id=run.rule.public_id, name=run.rule.name),
             event_ref=run.event_ref,
             trigger_type=run.trigger_type,
+            event=dict(run.event_data or {}),
             customer=run.customer.public_id if run.customer is not None else None,
             customer_name=run.customer.display_name if run.customer is not None else "",
             status=run.status,

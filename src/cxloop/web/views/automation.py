@@ -331,5 +331,10 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
     return render(
         request,
         "web/automation/run.html",
-        {"run": run, "status_badges": STATUS_BADGES, "automation_tab": "runs"},
+        {
+            "run": run,
+            "event_json": _pretty(run.event_data or {}),
+            "status_badges": STATUS_BADGES,
+            "automation_tab": "runs",
+        },
     )
