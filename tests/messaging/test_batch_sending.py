@@ -38,6 +38,8 @@ class World:
         self.dan = make_customer("Dan Ito", email="dan@example.com", time_zone="Asia/Tokyo")
         self.eve = make_customer("Ève Martin", email="eve@example.com", locale="fr", time_zone="Europe/Paris")
         self.gus = make_customer("Gus Nowhere", email="")  # no identity at all
+        self.fay = make_customer("Fay Wray", email="fay@example.com", time_zone="Europe/London")
+        services.record_consents(bob.actor, self.fay, [ConsentChange("email", "marketing", True)], source="staff")
         self.old = make_customer("Ann Smith (old)", email="ann.old@example.com")
         Customer.objects.filter(pk=self.old.pk).update(status="merged", merged_into=self.ann)
         services.record_consents(bob.actor, self.ann, [ConsentChange("email", "marketing", True)], source="staff")
@@ -72,7 +74,7 @@ class World:
         )
 
     def requests(self) -> list[SendRequest]:
-        ann, bea, cy, dan, eve = (c.public_id for c in (self.ann, self.bea, self.cy, self.dan, self.eve))
+        ann, bea, cy, dan, eve, fay = (c.public_id for c in (self.ann, self.bea, self.cy, self.dan, self.eve, self.fay))
         return [
             SendRequest(customer_id=ann, channel="email", template="promo", variables={"discount": 20}),  # consented
             SendRequest(customer_id=bea, channel="email", template="promo", variables={"discount": 5}),  # no consent
@@ -103,6 +105,11 @@ class World:
             SendRequest(customer_id=bea, channel="email", text="Failed attempt", idempotency_key="k-2"),  # after a 422
             SendRequest(customer_id=self.gus.public_id, channel="email", text="Hi"),  # no address
             SendRequest(customer_id=self.old.public_id, channel="email", text="Hi"),  # merged
+            # a refused keyed request, its corrected retry, then two more: the cap counts in request order
+            SendRequest(customer_id=fay, channel="email", template="promo", idempotency_key="k-3", to="no@x.io"),
+            SendRequest(customer_id=fay, channel="email", template="promo", idempotency_key="k-3"),
+            SendRequest(customer_id=fay, channel="email", template="promo", variables={"discount": 1}),
+            SendRequest(customer_id=fay, channel="email", template="promo", variables={"discount": 2}),
         ]
 
 
@@ -250,9 +257,13 @@ def test_each_request_gets_what_send_message_gives_it_and_the_same_rows(
         ("message", "request 22", "queued", ""),
         ("error", "ValidationError", "validation_error", 422),
         ("error", "ValidationError", "validation_error", 422),
+        ("error", "ValidationError", "validation_error", 422),
+        ("message", "request 26", "queued", ""),
+        ("message", "request 27", "queued", ""),
+        ("message", "request 28", "blocked", "frequency_cap"),
     ]
-    assert single.results[-2][-1] == {"to": "the customer has no email identity"}
-    assert single.results[-1][-1] == {"customer": f"merged into {world.ann.public_id}; send there"}
+    assert single.results[23][-1] == {"to": "the customer has no email identity"}
+    assert single.results[24][-1] == {"customer": f"merged into {world.ann.public_id}; send there"}
     assert batch.results == single.results
     assert batch.messages == single.messages
     assert batch.delivery == single.delivery
@@ -267,6 +278,8 @@ def test_each_request_gets_what_send_message_gives_it_and_the_same_rows(
             "request 14",
             "request 18",
             "request 22",
+            "request 26",
+            "request 27",
             "request 4",
             "request 7",
         ]
@@ -280,8 +293,8 @@ def test_each_request_gets_what_send_message_gives_it_and_the_same_rows(
     )
     assert (by_text["Code 1234"]["automated"], by_text["Code 1234"]["to_address"]) == (True, "+447700900123")
     assert by_text["Reminder"]["next_attempt_at"] == datetime(2026, 7, 1, 23, 0, tzinfo=UTC)
-    assert [row["action"] for row in single.audit].count("message.blocked") == 4
-    assert [name for name, _ in single_events].count("message.queued") == 8
+    assert [row["action"] for row in single.audit].count("message.blocked") == 5
+    assert [name for name, _ in single_events].count("message.queued") == 10
 
 
 def _statements(actor: Actor, requests: list[SendRequest]) -> list[str]:

@@ -10,10 +10,11 @@ one transaction for the whole call.
 
 Two requests of one call with the same idempotency key behave as two calls one after the other: the second
 is answered with the first one's message (or refused if it asked for something else), unless the first was
-refused, in which case the second is judged on its own. Queued messages are handed to the worker as
-`messaging.dispatch_messages` tasks of up to dispatching.BATCH_SIZE messages (one claim and one provider
-session per task) rather than one `dispatch_message` task each; each message is claimed, judged again and
-sent exactly as it would be alone.
+refused, in which case the second is judged on its own (a chunk ends before such a repeat).
+
+Queued messages are handed to the worker as `messaging.dispatch_messages` tasks of up to
+dispatching.BATCH_SIZE messages (one claim and one provider session per task) rather than one
+`dispatch_message` task each; each message is claimed, judged again and sent exactly as it would be alone.
 """
 
 from __future__ import annotations
@@ -65,23 +66,21 @@ def send_messages(actor: Actor, requests: Sequence[SendRequest]) -> list[Outboun
     actor.require(Perm.INTERACTIONS_WRITE)
     batch = _Batch(actor, sending.idempotency_scope(actor), [None] * len(requests))
     with collector_paused():
-        pending = list(enumerate(requests))
-        while pending:
-            # A request whose key an earlier request of this round also carries waits for the next round, so it
-            # sees what that one left: its message (a replay) or nothing (it was refused; judged on its own).
-            this_round: list[tuple[int, SendRequest]] = []
-            later: list[tuple[int, SendRequest]] = []
-            keys: set[str] = set()
-            for index, request in pending:
-                if request.idempotency_key and request.idempotency_key in keys:
-                    later.append((index, request))
-                    continue
-                if request.idempotency_key:
-                    keys.add(request.idempotency_key)
-                this_round.append((index, request))
-            for start in range(0, len(this_round), CHUNK):
-                _send_chunk(batch, this_round[start : start + CHUNK])
-            pending = later
+        # Requests go in request order, a chunk at a time; a chunk also ends before a key it already holds, so
+        # that request sees what the earlier one left (its message, or nothing if it was refused), and each
+        # request is judged after every earlier one is stored, as one by one (the cap counts in that order).
+        chunk: list[tuple[int, SendRequest]] = []
+        keys: set[str] = set()
+        for index, request in enumerate(requests):
+            key = request.idempotency_key
+            if len(chunk) == CHUNK or (key and key in keys):
+                _send_chunk(batch, chunk)
+                chunk, keys = [], set()
+            chunk.append((index, request))
+            if key:
+                keys.add(key)
+        if chunk:
+            _send_chunk(batch, chunk)
     results = batch.results
     assert all(result is not None for result in results)
     return results  # type: ignore[return-value]
