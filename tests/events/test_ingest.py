@@ -201,3 +201,14 @@ def test_managing_types_needs_channels_manage_and_keys_are_unique(types, alice, 
     with pytest.raises(Exception, match="exists"):
         services.create_event_type(ada.actor, EventTypeInput(key="a.b", name="A again"))
     assert Identity.objects.count() == 0
+
+
+def test_events_of_one_new_identity_in_a_batch_make_one_customer_created_by_the_first(types, system):
+    batch = [_event(n, customer=CustomerRef(email="Same@Example.com")) for n in range(3)]
+    batch.append(_event(3, customer=CustomerRef(email="same@example.com", name="Sam")))
+
+    results = services.ingest_events(system, batch)
+
+    assert [r.customer_created for r in results] == [True, False, False, False]
+    assert len({r.customer_id for r in results}) == 1
+    assert Customer.objects.get().name == "Sam"

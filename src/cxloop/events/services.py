@@ -366,8 +366,25 @@ def _record_timeline(actor: Actor, timeline: list[_Accepted]) -> None:
 
 
 def _resolve_quiet(actor: Actor, quiet: list[_Accepted]) -> None:
-    """Events off the timeline: their customers by batch resolution, as interactions' batch ingest does it."""
-    pending = [a for a in quiet if a.prepared is not None]
+    """Events off the timeline: their customers by batch resolution, as interactions' batch ingest does it.
+
+    Events naming the same identities (a visitor's page views, a customer's several orders) are resolved once:
+    the later ones would only find the customer the first one found or created."""
+    groups: dict[tuple[Any, ...], list[_Accepted]] = {}
+    for a in quiet:
+        if a.prepared is not None:
+            key = (a.prepared.name, *((c.kind, c.network, c.value) for c in a.prepared.canonical))
+            groups.setdefault(key, []).append(a)
+    _resolve_each(actor, [group[0] for group in groups.values()])
+    for group in groups.values():
+        first = group[0]
+        for a in group[1:]:
+            a.customer = first.customer
+            if first.result.error is not None:
+                _reported(a.result, first.result.error)
+
+
+def _resolve_each(actor: Actor, pending: list[_Accepted]) -> None:
     while pending:
         outcomes = customer_services.resolve_batch(actor, [a.prepared for a in pending if a.prepared is not None])
         for a, outcome in zip(pending, outcomes, strict=False):
