@@ -37,6 +37,7 @@ from cxloop.customers.types import CustomerInput, IdentityInput
 from cxloop.demo import cases as demo_cases
 from cxloop.demo import channels as demo_channels
 from cxloop.demo import feedback as demo_feedback
+from cxloop.demo import journeys as demo_journeys
 from cxloop.demo.conversations import ConversationPlanner, PlannedInteraction
 from cxloop.demo.people import PeopleGenerator, Person
 from cxloop.demo.texts import BUSINESS
@@ -114,6 +115,7 @@ class DemoSummary:
     suggestions: int = 0
     cases: demo_cases.CaseDemoSummary | None = None
     feedback: demo_feedback.FeedbackDemoSummary | None = None
+    journeys: demo_journeys.JourneyDemoSummary | None = None
     seconds: float = 0.0
     login_file: Path | None = None
     logins: list[str] = field(default_factory=list)
@@ -141,6 +143,7 @@ class DemoBuilder:
         self._channels(customers)
         self._cases()
         self.summary.feedback = demo_feedback.build_feedback(self.actor, self.now, self.rng, customers)
+        self.summary.journeys = demo_journeys.build_journeys(self.actor, self.now, self.rng, customers)
         # The worker would score the customers' words within minutes; the demo shows them scored at once.
         textanalytics_services.backfill()
         run = duplicates.find_duplicates(self.actor)

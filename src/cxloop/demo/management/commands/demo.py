@@ -82,6 +82,12 @@ class Command(BaseCommand):
                     if summary.feedback
                     else ""
                 )
+                + (
+                    f" Journeys: {summary.journeys.journeys} (onboarding active), {summary.journeys.enrolments:,}"
+                    f" onboarding enrolments ({summary.journeys.running:,} still running)."
+                    if summary.journeys
+                    else ""
+                )
             )
         )
         self.stdout.write("\n".join(summary.logins))
