@@ -34,6 +34,7 @@ from cxloop.customers import queries as customer_queries
 from cxloop.customers import services as customer_services
 from cxloop.customers.models import Customer
 from cxloop.customers.types import CustomerInput, IdentityInput
+from cxloop.demo import automation as demo_automation
 from cxloop.demo import cases as demo_cases
 from cxloop.demo import channels as demo_channels
 from cxloop.demo import feedback as demo_feedback
@@ -116,6 +117,7 @@ class DemoSummary:
     cases: demo_cases.CaseDemoSummary | None = None
     feedback: demo_feedback.FeedbackDemoSummary | None = None
     journeys: demo_journeys.JourneyDemoSummary | None = None
+    automation_rules: int = 0
     seconds: float = 0.0
     login_file: Path | None = None
     logins: list[str] = field(default_factory=list)
@@ -144,6 +146,7 @@ class DemoBuilder:
         self._cases()
         self.summary.feedback = demo_feedback.build_feedback(self.actor, self.now, self.rng, customers)
         self.summary.journeys = demo_journeys.build_journeys(self.actor, self.now, self.rng, customers)
+        self.summary.automation_rules = demo_automation.build_rules(self.actor)
         # The worker would score the customers' words within minutes; the demo shows them scored at once.
         textanalytics_services.backfill()
         run = duplicates.find_duplicates(self.actor)
