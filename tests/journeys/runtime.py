@@ -42,7 +42,10 @@ def template(key: str, *, purpose: str = "service", channel: str = "email") -> N
 
 
 def event_type(key: str) -> None:
-    event_services.create_event_type(SYSTEM, EventTypeInput(key=key, name=key))
+    from cxloop.events.models import EventType
+
+    if not EventType.objects.filter(key=key).exists():  # some ship with cxloop (page.viewed)
+        event_services.create_event_type(SYSTEM, EventTypeInput(key=key, name=key))
 
 
 def run(at: datetime, worker: str = "test") -> int:

@@ -38,7 +38,7 @@ from cxloop.journeys.steps import Move, Visit, customer_zone, describe_wait, run
 logger = logging.getLogger(__name__)
 
 MAX_STEPS_PER_RUN = 200  # a document's loops all wait (graph.py); this only bounds a bug
-_documents: dict[tuple[int, int, int, datetime], JourneyDocument] = {}
+_documents: dict[int, JourneyDocument] = {}
 
 
 def runtime_actor() -> Actor:
@@ -46,15 +46,14 @@ def runtime_actor() -> Actor:
 
 
 def document_for(version: JourneyVersion) -> JourneyDocument:
-    """The typed document of a version, parsed once per process (a version never changes). Keyed by more than
-    the id: SQLite may give a rolled-back version's id to the next one."""
-    key = (version.pk, version.journey_id, version.number, version.created_at)
-    document = _documents.get(key)
-    if document is None:
+    """The typed document of a version, parsed once per process (a version never changes). The cached one is
+    compared with the row's data (cheap, unlike parsing): SQLite may give a rolled-back version's id to the next."""
+    document = _documents.get(version.pk)
+    if document is None or document.data != version.document:
         document = validate_journey(version.document)
         if len(_documents) > 1000:
             _documents.clear()
-        _documents[key] = document
+        _documents[version.pk] = document
     return document
 
 

@@ -76,7 +76,7 @@ def relevance() -> Relevance:
         )
     )
     versions = JourneyVersion.objects.filter(journey__status__in=live)
-    for version in versions.only("pk", "journey_id", "number", "created_at", "document"):
+    for version in versions.only("pk", "document"):
         document = document_for(version)
         found.waits.update(s.event_type for s in document.steps if isinstance(s, WaitStep) and s.event_type)
         found.goals.update(event_types_named(document.goal))
@@ -129,12 +129,15 @@ def _enrol_by_event(customer: Customer, event: EventFacts, now: datetime) -> int
             continue
         trigger = document_for(journey.current_version).trigger
         assert isinstance(trigger, EventTrigger)
+        ref = f"event:{event.event_id}"
+        if Enrolment.objects.filter(journey=journey, trigger_ref=ref).exists():
+            continue  # handled before (the catch-up goes over events again)
         facts = facts_for(customer, now=now, event=event)
         if trigger.conditions is not None and not evaluate(trigger.conditions, facts).holds:
             continue
         try:
             enrol(
-                runtime_actor(), journey, customer, trigger_ref=f"event:{event.event_id}",
+                runtime_actor(), journey, customer, trigger_ref=ref,
                 context={"event": event.as_context()}, now=now,
             )  # fmt: skip
             enrolled += 1
@@ -220,6 +223,8 @@ def _enrol_on_date(journey: Journey, trigger: DateAttributeTrigger, customer: Cu
     if trigger.conditions is not None and not evaluate(trigger.conditions, facts_for(customer, now=now)).holds:
         return 0
     ref = f"date:{trigger.attribute}:{value.isoformat()}"
+    if Enrolment.objects.filter(journey=journey, trigger_ref=ref).exists():
+        return 0
     try:
         enrol(runtime_actor(), journey, customer, trigger_ref=ref, context={"date": value.isoformat()}, now=now)
     except (AlreadyEnrolledError, JourneyNotActiveError):
@@ -248,6 +253,8 @@ def on_segment_entered(segment_key: str, customer_ids: Sequence[int], *, now: da
     for customer in Customer.objects.filter(pk__in=list(customer_ids)):
         for journey in targets:
             ref = f"segment:{segment_key}:{customer.pk}:{now.date().isoformat()}"
+            if Enrolment.objects.filter(journey=journey, trigger_ref=ref).exists():
+                continue
             try:
                 enrol(runtime_actor(), journey, customer, trigger_ref=ref, context={"segment": segment_key}, now=now)
                 enrolled += 1
