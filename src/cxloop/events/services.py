@@ -225,8 +225,8 @@ def _check(item: EventInput, types: dict[str, EventType], now: datetime) -> _Acc
         code_error = UnknownEventTypeError
     elif not isinstance(item.properties, dict):
         errors["properties"] = "must be an object"
-    else:
-        for error in _validator(event_type).iter_errors(item.properties):
+    elif not (validator := _validator(event_type)).is_valid(item.properties):  # the usual case: no errors to list
+        for error in validator.iter_errors(item.properties):
             errors.setdefault(_json_path(list(error.instance_path)), error.message)
         if errors:
             code_error = PropertiesInvalidError
