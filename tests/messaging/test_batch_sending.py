@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
 
@@ -399,3 +400,43 @@ def test_queued_messages_are_dispatched_by_the_batch_task(
 
     assert [OutboundMessage.objects.get(pk=r.pk).status for r in results] == ["sent", "sent", "blocked"]  # type: ignore[union-attr]
     assert [p.to for p in senders["email"].sent] == ["ann@example.com", "bea@example.com"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_calls_with_the_same_keys_store_each_message_once(settings):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has one writer at a time; the keys are exercised by the sequential tests there")
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    actor = Actor.system("journeys")
+    customers = [make_customer(f"C {n}", email=f"c{n}@example.com") for n in range(30)]
+    requests = [
+        SendRequest(customer_id=c.public_id, channel="email", text=f"Step {n}", idempotency_key=f"enrolment-{n}:2")
+        for n, c in enumerate(customers)
+    ]
+    start = threading.Barrier(3, timeout=10)
+    answers: list[dict[str, int]] = []
+    failures: list[BaseException] = []
+
+    def worker(order: list[SendRequest]) -> None:
+        try:
+            start.wait()
+            results = services.send_messages(actor, order)
+            answers.append({r.idempotency_key: r.pk for r in results})  # type: ignore[union-attr]
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+        finally:
+            connections.close_all()
+
+    orders = [requests, requests[::-1], requests[15:] + requests[:15]]
+    threads = [threading.Thread(target=worker, args=(order,)) for order in orders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert failures == []
+    assert answers[0] == answers[1] == answers[2]
+    assert OutboundMessage.objects.count() == 30
+    assert DeliveryEvent.objects.count() == 30
+    assert AuditEntry.objects.filter(action="message.queued").count() == 30
+    assert sum(len(task.args_kwargs["args"][0]) for task in DBTaskResult.objects.all()) == 30

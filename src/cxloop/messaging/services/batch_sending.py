@@ -65,6 +65,7 @@ def send_messages(actor: Actor, requests: Sequence[SendRequest]) -> list[Outboun
     """
     actor.require(Perm.INTERACTIONS_WRITE)
     batch = _Batch(actor, sending.idempotency_scope(actor), [None] * len(requests))
+    _lock_keys(batch.scope, requests)
     with collector_paused():
         # Requests go in request order, a chunk at a time; a chunk also ends before a key it already holds, so
         # that request sees what the earlier one left (its message, or nothing if it was refused), and each
@@ -84,6 +85,28 @@ def send_messages(actor: Actor, requests: Sequence[SendRequest]) -> list[Outboun
     results = batch.results
     assert all(result is not None for result in results)
     return results  # type: ignore[return-value]
+
+
+# Advisory locks of this module's idempotency keys are (_KEY_LOCKS, hash of scope and key).
+_KEY_LOCKS = 0x6D736773
+
+
+def _lock_keys(scope: str, requests: Sequence[SendRequest]) -> None:
+    """PostgreSQL: hold a lock on each idempotency key of the call until it commits, all taken at once in one
+    order. Two calls storing the same keys (a retried journey step beside the first) would otherwise block on
+    each other's rows in the unique index, in their own orders: a deadlock that fails one of them. With the
+    locks the second waits for the first, then reads its messages as replays. (SQLite has one writer at a time.)
+    """
+    keys = sorted({request.idempotency_key for request in requests if request.idempotency_key})
+    connection = connections[router.db_for_write(OutboundMessage)]
+    if not keys or connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, h) FROM (SELECT DISTINCT hashtext(%s || k) AS h"
+            " FROM unnest(%s::text[]) AS k ORDER BY h) AS wanted",
+            [_KEY_LOCKS, f"{scope}\x1f", keys],
+        )
 
 
 def _send_chunk(batch: _Batch, items: list[tuple[int, SendRequest]]) -> None:
