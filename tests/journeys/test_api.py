@@ -220,15 +220,23 @@ def test_manual_enrolment_into_a_draft_answers_409(api, alice):
     assert Enrolment.objects.count() == 0
 
 
-def test_dry_run_shows_the_path(api, charlie):
-    pytest.importorskip("cxloop.journeys.dry_run")
+def test_dry_run_shows_the_path_with_times_and_reasons(api, charlie):
     make_journey("welcome", status="active")
+    body = {"customer": CustomerFactory().public_id, "start": "2026-03-02T09:00:00Z"}
 
-    response = api.post("/journeys/welcome/dry-run", charlie, {"customer": CustomerFactory().public_id})
+    response = api.post("/journeys/welcome/dry-run", charlie, body)
 
     assert response.status_code == 200, response.content
-    body = response.json()
-    assert [s["step"] for s in body["steps"]][:2] == ["welcome", "wait_a_day"]
+    result = response.json()
+    assert [(s["step"], s["outcome"], s["at"]) for s in result["steps"]] == [
+        ("welcome", "entered", "2026-03-02T09:00:00Z"),
+        ("welcome", "would_run", "2026-03-02T09:00:00Z"),
+        ("wait_a_day", "waiting", "2026-03-02T09:00:00Z"),
+        ("wait_a_day", "waited", "2026-03-03T09:00:00Z"),
+        ("done", "exit", "2026-03-03T09:00:00Z"),
+    ]
+    assert result["steps"][1]["why"] == "would send test.welcome by email (service; consent and quiet hours apply then)"
+    assert (result["outcome"], result["reason"]) == ("exited", "finished")
     assert Enrolment.objects.count() == 0
 
 

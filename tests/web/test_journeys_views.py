@@ -256,3 +256,17 @@ def test_the_dry_run_page_refuses_an_unknown_customer(client, charlie, welcome):
     assert page.status_code == 200
     assert refused.status_code == 422
     assert b"No single customer matches" in refused.content
+
+
+def test_the_dry_run_page_shows_the_path(client, charlie, welcome):
+    customer = CustomerFactory(name="Cy Dee")
+    client.force_login(charlie.user)
+
+    page = client.post(
+        "/journeys/welcome/dry-run/", {"customer": customer.public_id, "start": "2026-03-02 09:00", "events": ""}
+    )
+
+    assert page.status_code == 200
+    path = _text(page.content.split(b'id="path"')[1].split(b"</section>")[0])
+    assert "wait_a_day wait · Tue 3 Mar 2026, 09:00 · waited the wait ended at" in path
+    assert path.endswith("exited : finished ")

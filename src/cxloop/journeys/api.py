@@ -247,4 +247,4 @@ def dry_run(request: HttpRequest, journey_id: str, payload: DryRunCreate) -> Dry
         source=payload.source,
         syntax=payload.syntax,
     )
-    return DryRunOut.model_validate(result)
+    return DryRunOut.of(result)

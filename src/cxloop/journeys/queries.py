@@ -6,8 +6,6 @@ A journey is named by its key or its public id (jny_…); an enrolment by its pu
 
 from __future__ import annotations
 
-import dataclasses
-import importlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,12 +13,14 @@ from typing import Any
 
 from django.db.models import Case, Q, QuerySet, Value, When
 
+from cxloop.core import clock
 from cxloop.core.actor import Actor
 from cxloop.core.errors import NotFoundError, ValidationError
 from cxloop.core.pagination import Page, paginate
 from cxloop.core.permissions import Perm
 from cxloop.customers.models import Customer
 from cxloop.journeys.documents import validate_journey
+from cxloop.journeys.dry_run import DryRun, DryRunEvent, dry_run
 from cxloop.journeys.elements import JourneyDocument
 from cxloop.journeys.models import Enrolment, EnrolmentState, EnrolmentStep, Journey, JourneyStatus, JourneyVersion
 
@@ -182,9 +182,10 @@ def dry_run_journey(
     start: datetime | None = None,
     source: str | None = None,
     syntax: str = "yaml",
-) -> dict[str, Any]:
+) -> DryRun:
     """The path `customer` would take through the journey (its current document, or `source` when given, say an
-    unsaved edit), with the time of each step and why; nothing is written and nothing is sent."""
+    unsaved edit), with the time of each step and why; nothing is written and nothing is sent. An event without
+    a time happens when the customer enters."""
     actor.require(Perm.JOURNEYS_VIEW)
     from cxloop.journeys.services import parse_source  # the same checks as saving, so the errors read the same
 
@@ -194,11 +195,9 @@ def dry_run_journey(
         document = document_of(journey.current_version)
     else:
         raise ValidationError("The journey has no document yet.", fields={"source": "required"})
-    runner = importlib.import_module("cxloop.journeys.dry_run")
-    result = runner.dry_run(document, customer, events=tuple(events), start=start)
-    return {"journey": journey.key, "customer": customer.public_id, **_plain(result)}
-
-
-def _plain(result: Any) -> dict[str, Any]:
-    data = dataclasses.asdict(result) if dataclasses.is_dataclass(result) and not isinstance(result, type) else result
-    return dict(data)
+    begin = start or clock.now()
+    imagined = [
+        DryRunEvent(type=str(e["type"]), at=e.get("at") or begin, properties=dict(e.get("properties") or {}))
+        for e in events
+    ]
+    return dry_run(document, customer, events=imagined, start=begin)

@@ -9,6 +9,7 @@ from ninja import Schema
 from pydantic import Field
 
 from cxloop.journeys.analytics import JourneyAnalytics, Summary, VersionFigures
+from cxloop.journeys.dry_run import DryRun
 from cxloop.journeys.models import Enrolment, EnrolmentStep, Journey, JourneyVersion
 
 
@@ -308,8 +309,8 @@ class DryRunCreate(Schema):
 class DryRunStepOut(Schema):
     step: str
     kind: str
-    at: datetime | None
-    outcome: str
+    at: datetime
+    outcome: str = Field(description="entered, sent, branch, waiting, woken, timeout, …, exit, goal")
     why: str
     detail: dict[str, Any]
 
@@ -317,5 +318,21 @@ class DryRunStepOut(Schema):
 class DryRunOut(Schema):
     journey: str
     customer: str
+    started_at: datetime
     steps: list[DryRunStepOut]
-    outcome: str = Field(description="Where the path ended: goal, exited, waiting, …")
+    outcome: str = Field(description="exited, goal, not_enrolled or unfinished (the step limit was reached)")
+    reason: str
+
+    @staticmethod
+    def of(result: DryRun) -> DryRunOut:
+        return DryRunOut(
+            journey=result.journey,
+            customer=result.customer_id,
+            started_at=result.started_at,
+            steps=[
+                DryRunStepOut(step=s.step, kind=s.kind, at=s.at, outcome=s.outcome, why=s.why, detail=dict(s.detail))
+                for s in result.steps
+            ],
+            outcome=result.outcome,
+            reason=result.reason,
+        )

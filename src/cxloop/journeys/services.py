@@ -16,7 +16,6 @@ status a journey already has changes nothing; any other move answers 409 `journe
 
 from __future__ import annotations
 
-import importlib
 import uuid
 from typing import Any, Literal
 
@@ -29,6 +28,7 @@ from cxloop.core.errors import NotFoundError, ValidationError
 from cxloop.core.permissions import Perm
 from cxloop.customers.models import Customer
 from cxloop.events.bus import publish
+from cxloop.journeys import enrolments
 from cxloop.journeys.documents import example_names, example_text, parse_journey
 from cxloop.journeys.elements import (
     DateAttributeTrigger,
@@ -54,12 +54,6 @@ _MOVES: dict[str, tuple[tuple[str, ...], str]] = {
     JourneyStatus.PAUSED: ((JourneyStatus.ACTIVE,), "paused"),
     JourneyStatus.ARCHIVED: ((JourneyStatus.DRAFT, JourneyStatus.ACTIVE, JourneyStatus.PAUSED), "archived"),
 }
-
-
-def runtime() -> Any:
-    """The runtime's enrolments module (enrol, remove, exit_all), imported when first needed: it imports this
-    module's models, and it is written beside this one."""
-    return importlib.import_module("cxloop.journeys.enrolments")
 
 
 def trigger_fields(trigger: Trigger) -> tuple[str, str]:
@@ -226,7 +220,7 @@ def archive_journey(actor: Actor, journey: Journey) -> Journey:
     journey, previous = _move(actor, journey, JourneyStatus.ARCHIVED)
     running = Enrolment.objects.filter(journey=journey, state=EnrolmentState.ACTIVE)
     if previous is not None and running.exists():
-        runtime().exit_all(actor, journey, reason=ARCHIVE_REASON)
+        enrolments.exit_all(actor, journey, reason=ARCHIVE_REASON)
     return journey
 
 
@@ -249,8 +243,7 @@ def enrol_manually(
     actor.require(Perm.JOURNEYS_ENROL)
     who = actor.user.get_username() if actor.user is not None else actor.via
     trigger_ref = f"manual:{who}:{ref or uuid.uuid4().hex}"
-    enrolment: Enrolment = runtime().enrol(actor, journey, customer, trigger_ref=trigger_ref, context=context)
-    return enrolment
+    return enrolments.enrol(actor, journey, customer, trigger_ref=trigger_ref, context=context)
 
 
 def remove_enrolment(actor: Actor, enrolment: Enrolment, *, reason: str) -> Enrolment:
@@ -259,5 +252,4 @@ def remove_enrolment(actor: Actor, enrolment: Enrolment, *, reason: str) -> Enro
     reason = " ".join(reason.split())
     if not reason:
         raise ValidationError("Say why.", fields={"reason": "must not be empty"})
-    removed: Enrolment = runtime().remove(actor, enrolment, reason=reason[:300])
-    return removed
+    return enrolments.remove(actor, enrolment, reason=reason[:300])

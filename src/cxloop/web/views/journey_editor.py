@@ -26,6 +26,7 @@ from cxloop.core.permissions import Perm
 from cxloop.journeys import queries, services
 from cxloop.journeys.diagram import journey_diagram
 from cxloop.journeys.documents import example_names, example_text, load_example
+from cxloop.journeys.dry_run import DryRun
 from cxloop.journeys.elements import JourneyDocument
 from cxloop.journeys.models import Journey, JourneyStatus
 from cxloop.web.actor import web_actor
@@ -223,7 +224,7 @@ def example_install(request: HttpRequest, name: str) -> HttpResponse:
 
 
 def _render_dry_run(
-    request: HttpRequest, journey: Journey, form: DryRunForm, result: dict[str, Any] | None = None, status: int = 200
+    request: HttpRequest, journey: Journey, form: DryRunForm, result: DryRun | None = None, status: int = 200
 ) -> HttpResponse:
     context = {"journey": journey, "form": form, "result": result}
     return render(request, "web/journeys/dry_run.html", context, status=status)
