@@ -270,3 +270,35 @@ def test_the_dry_run_page_shows_the_path(client, charlie, welcome):
     path = _text(page.content.split(b'id="path"')[1].split(b"</section>")[0])
     assert "wait_a_day wait · Tue 3 Mar 2026, 09:00 · waited the wait ended at" in path
     assert path.endswith("exited : finished ")
+
+
+def test_a_branch_in_the_history_says_which_way_and_what_it_read(client, charlie, welcome):
+    detail = {
+        "taken": "otherwise",
+        "tried": [
+            {
+                "branch": "active again",
+                "result": False,
+                "checks": [
+                    {"has_event": "session.started", "within": "30 days", "found": 0, "min_count": 1, "result": False},
+                    {
+                        "field": "attributes.plan",
+                        "operator": "eq",
+                        "expected": "Plus",
+                        "value": "Basic",
+                        "result": False,
+                    },
+                ],
+            }
+        ],
+    }
+    row = enrolment(welcome, step="wait_a_day", passed=("welcome",), detail=detail)
+    client.force_login(charlie.user)
+
+    page = client.get(f"/journeys/welcome/enrolments/{row.public_id}/")
+
+    history = _text(page.content.split(b'id="history"')[1])
+    assert (
+        "took “otherwise” — active again: session.started within 30 days: 0 found, 1 needed (no); "
+        "attributes.plan eq &#x27;Plus&#x27;: was &#x27;Basic&#x27; (no)"
+    ) in history

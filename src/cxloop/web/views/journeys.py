@@ -245,11 +245,39 @@ def journey_status(request: HttpRequest, key: str) -> HttpResponse:
 # --- one enrolment ------------------------------------------------------------------------------------------------
 
 
+def _check_text(check: dict[str, Any]) -> str:
+    """One comparison a condition made, in words: what was read and whether it held."""
+    verdict = "yes" if check.get("result") else "no"
+    if "has_event" in check:
+        within = f" within {check['within']}" if check.get("within") else ""
+        return f"{check['has_event']}{within}: {check.get('found')} found, {check.get('min_count')} needed ({verdict})"
+    if "field" in check:
+        expected = f" {check['expected']!r}" if "expected" in check else ""
+        return f"{check['field']} {check.get('operator')}{expected}: was {check.get('value')!r} ({verdict})"
+    return f"not ({verdict})" if "not" in check else ""
+
+
 def _why(detail: dict[str, Any]) -> str:
-    """The history's reason in words: the runtime's own `why` when it gave one, else its details as key: value."""
-    for key in ("why", "reason", "error"):
+    """The history's reason in words: the branch taken and what each branch read, a wait's terms, the runtime's
+    own reason or error; anything else as key: value."""
+    if "taken" in detail:
+        tried = [
+            f"{t.get('branch')}: " + ("; ".join(filter(None, map(_check_text, t.get("checks", [])))) or "—")
+            for t in detail.get("tried", [])
+            if isinstance(t, dict)
+        ]
+        return f"took “{detail['taken']}”" + (f" — {' | '.join(tried)}" if tried else "")
+    for key in ("why", "reason", "error", "message"):
         if isinstance(detail.get(key), str) and detail[key]:
             return str(detail[key])
+    if "duration" in detail or "time_of_day" in detail or "timeout" in detail:
+        terms = detail.get("duration") or (f"until {detail['time_of_day']}" if "time_of_day" in detail else "")
+        if "timeout" in detail:
+            terms = f"for {detail.get('event')}, at most {detail['timeout']}"
+        until = f" (due {detail['until'][:16].replace('T', ' ')})" if isinstance(detail.get("until"), str) else ""
+        return f"waits {terms}{until}"
+    if "event" in detail:
+        return f"{detail['event']} arrived"
     return "; ".join(f"{k}: {v}" for k, v in detail.items())
 
 
