@@ -19,7 +19,7 @@ from cxloop.customers.models import Customer
 from cxloop.events import bus
 from cxloop.messaging import services
 from cxloop.messaging.models import DeliveryEvent, OutboundMessage
-from cxloop.messaging.services import batch_sending
+from cxloop.messaging.services import batch_sending, judging
 from cxloop.messaging.types import ConsentChange, SendRequest, TemplateContent
 from cxloop.privacy.models import AuditEntry
 from tests.messaging.conftest import make_customer
@@ -440,3 +440,48 @@ def test_concurrent_calls_with_the_same_keys_store_each_message_once(settings):
     assert DeliveryEvent.objects.count() == 30
     assert AuditEntry.objects.filter(action="message.queued").count() == 30
     assert sum(len(task.args_kwargs["args"][0]) for task in DBTaskResult.objects.all()) == 30
+
+
+def test_the_facts_of_many_subjects_are_those_of_each_alone(db, bob, frozen):
+    ann = make_customer("Ann", email="ann@example.com", phone="+44 7700 900123")
+    bea = make_customer("Bea", email="bea@example.com")
+    cy = make_customer("Cy", email="cy@example.com")
+    services.suppress_address(bob.actor, "email", "ann@example.com", "complaint")
+    services.suppress_address(bob.actor, "email", "ANN+x@example.com", "hard_bounce")  # the older reason stays
+    services.suppress_address(bob.actor, "sms", "+447700900123", "keyword_stop")
+    for minute, (customer, channel, purpose, granted) in enumerate(
+        [
+            (bea, "email", "marketing", True),
+            (bea, "*", "marketing", False),  # later: withdrawn everywhere
+            (cy, "*", "marketing", False),
+            (cy, "email", "marketing", True),  # later: granted on email again
+            (cy, "sms", "service", False),
+        ]
+    ):
+        frozen(NOON.replace(minute=minute))
+        services.record_consents(bob.actor, customer, [ConsentChange(channel, purpose, granted)], source="staff")
+    subjects = [
+        judging.Subject(customer.pk, channel, address, purpose)
+        for customer, address in ((ann, "ann@example.com"), (bea, "bea@example.com"), (cy, "cy@example.com"))
+        for channel, purpose in (("email", "marketing"), ("email", "service"), ("sms", "service"))
+    ] + [
+        judging.Subject(ann.pk, "sms", "+447700900123", "service"),
+        judging.Subject(bea.pk, "email", "not an address", "service"),
+    ]
+
+    together = judging.read_facts(subjects)
+
+    assert together == [judging.read_facts([subject])[0] for subject in subjects]
+    assert [(f.suppression_reason, f.granted) for f in together] == [
+        ("complaint", None),
+        ("complaint", None),
+        (None, None),  # ann's email on sms: no such suppression
+        (None, False),
+        (None, None),
+        (None, None),
+        (None, True),
+        (None, None),
+        (None, False),
+        ("keyword_stop", None),
+        (None, None),
+    ]

@@ -1,16 +1,17 @@
 """The governance verdict on one message: suppression, consent, quiet hours (the cap is sending's, as it locks).
 
 The rules read two facts: whether the address is on the suppression list, and the latest consent record for
-(channel or "*", purpose). `read_facts` fetches both in one statement for one message, in two for a batch;
+(channel or "*", purpose). `read_facts` fetches both in one statement, for one message or a batch;
 `judge` applies the rules to the facts in Python, the same code at send time and again at dispatch.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import connections, router
 from django.db.models import Model
@@ -57,17 +58,26 @@ class Subject:
 
 
 @functools.cache
-def _single_sql(alias: str) -> str:
-    """Both facts of one subject as two scalar subqueries: one statement, and no ORM query to build, which
-    cost 30 times the statement itself here (subquery expressions are compiled anew on every call)."""
+def _columns(alias: str) -> tuple[list[str], list[str]]:
+    """Quoted names: suppression table, reason, channel, address, id; consent table, granted, customer,
+    purpose, channel, at, id (from the models' metadata only)."""
     quote = connections[alias].ops.quote_name
 
     def names(model: type[Model], *fields: str) -> list[str]:
         return [quote(model._meta.db_table)] + [quote(str(model._meta.get_field(f).column)) for f in fields]  # type: ignore[union-attr]
 
-    suppressions, reason, s_channel, address, s_id = names(Suppression, "reason", "channel", "address", "id")
-    consents, granted, customer, purpose, c_channel, at, c_id = names(
-        ConsentRecord, "granted", "customer", "purpose", "channel", "at", "id"
+    return (
+        names(Suppression, "reason", "channel", "address", "id"),
+        names(ConsentRecord, "granted", "customer", "purpose", "channel", "at", "id"),
+    )
+
+
+@functools.cache
+def _single_sql(alias: str) -> str:
+    """Both facts of one subject as two scalar subqueries: one statement, and no ORM query to build, which
+    cost 30 times the statement itself here (subquery expressions are compiled anew on every call)."""
+    (suppressions, reason, s_channel, address, s_id), (consents, granted, customer, purpose, c_channel, at, c_id) = (
+        _columns(alias)
     )
     return (  # identifiers from the models' metadata only; every value is a parameter
         f"SELECT (SELECT {reason} FROM {suppressions} WHERE {s_channel} = %s AND {address} = %s"  # noqa: S608
@@ -90,39 +100,51 @@ def _read_one(subject: Subject) -> Facts:
     )
 
 
-def suppression_reasons(addresses: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """{(channel, address as given): reason of its first suppression} for those of `addresses` on the list."""
-    keys = {pair: _key(*pair) for pair in set(addresses)}
-    wanted = {(channel, key) for (channel, _), key in keys.items() if key is not None}
-    if not wanted:
-        return {}
-    first: dict[tuple[str, str], str] = {}
-    rows = Suppression.objects.filter(address__in={key for _, key in wanted}).order_by("-id")
-    for channel, key, reason in rows.values_list("channel", "address", "reason"):
-        first[(channel, key)] = reason  # newest first, so the oldest is what stays
-    return {pair: first[(pair[0], key)] for pair, key in keys.items() if key is not None and (pair[0], key) in first}
+def _many_sql(alias: str, suppressed: int, customers: int, purposes: int) -> str:
+    """The facts of many subjects as one statement: the suppressions of their addresses and the consent records
+    of their customers and purposes, one UNION ALL, in the order the rules read them (oldest suppression
+    first, consent records by time)."""
+    postgres = connections[alias].vendor == "postgresql"
+
+    def among(column: str, count: int) -> str:
+        return f"{column} = ANY(%s)" if postgres else f"{column} IN ({', '.join(['%s'] * count)})"
+
+    (suppressions, reason, s_channel, address, s_id), (consents, granted, customer, purpose, c_channel, at, c_id) = (
+        _columns(alias)
+    )
+    parts = []
+    if suppressed:  # identifiers from the models' metadata only; every value is a parameter
+        parts.append(
+            f"SELECT 0, {s_channel}, {address}, {reason}, NULL, NULL, NULL, {s_id} FROM {suppressions}"  # noqa: S608
+            f" WHERE {among(address, suppressed)}"
+        )
+    parts.append(
+        f"SELECT 1, {c_channel}, {purpose}, NULL, {customer}, {granted}, {at}, {c_id} FROM {consents}"  # noqa: S608
+        f" WHERE {among(customer, customers)} AND {among(purpose, purposes)}"
+    )
+    return " UNION ALL ".join(parts) + " ORDER BY 1, 7, 8"
 
 
-def _latest_grants(subjects: Sequence[Subject]) -> dict[tuple[int, str, str], bool]:
-    """{(customer, channel or "*", purpose): grant of the latest record} for the subjects' customers."""
-    records = ConsentRecord.objects.filter(
-        customer_id__in={s.customer_id for s in subjects}, purpose__in={s.purpose for s in subjects}
-    ).order_by("at", "id")
-    latest: dict[tuple[int, str, str], bool] = {}
-    for customer_id, channel, purpose, granted in records.values_list("customer_id", "channel", "purpose", "granted"):
-        latest.pop((customer_id, channel, purpose), None)  # re-inserted last, so the dict keeps the order
-        latest[(customer_id, channel, purpose)] = granted
-    return latest
-
-
-def read_facts(subjects: Sequence[Subject]) -> list[Facts]:
-    """The facts of each subject: one statement for one subject, two for any number."""
-    if len(subjects) == 1:
-        return [_read_one(subjects[0])]
-    if not subjects:
-        return []
-    reasons = suppression_reasons((s.channel, s.address) for s in subjects)
-    latest = _latest_grants(subjects)
+def _read_many(subjects: Sequence[Subject]) -> list[Facts]:
+    keys = {(s.channel, s.address): _key(s.channel, s.address) for s in subjects}
+    addresses = sorted({key for key in keys.values() if key is not None})
+    customers = sorted({s.customer_id for s in subjects})
+    purposes = sorted({s.purpose for s in subjects})
+    connection = connections[router.db_for_read(ConsentRecord)]
+    postgres = connection.vendor == "postgresql"
+    lists: list[list[Any]] = [addresses, customers, purposes] if addresses else [customers, purposes]
+    params = [value for values in lists for value in ([values] if postgres else values)]
+    with connection.cursor() as cursor:
+        cursor.execute(_many_sql(connection.alias, len(addresses), len(customers), len(purposes)), params)
+        rows = cursor.fetchall()
+    first: dict[tuple[str, str], str] = {}  # (channel, key): reason of its oldest suppression
+    latest: dict[tuple[int, str, str], bool] = {}  # (customer, channel or "*", purpose): the latest grant
+    for kind, channel, value, reason, customer_id, granted, _, _ in rows:
+        if kind == 0:
+            first.setdefault((channel, value), reason)
+        else:
+            latest.pop((customer_id, channel, value), None)  # re-inserted last, so the dict keeps the order
+            latest[(customer_id, channel, value)] = bool(granted)
     order = {key: index for index, key in enumerate(latest)}  # the later record wins between channel and "*"
     facts = []
     for s in subjects:
@@ -130,8 +152,19 @@ def read_facts(subjects: Sequence[Subject]) -> list[Facts]:
             k for k in ((s.customer_id, s.channel, s.purpose), (s.customer_id, ANY_CHANNEL, s.purpose)) if k in latest
         ]
         granted = latest[max(found, key=order.__getitem__)] if found else None
-        facts.append(Facts(suppression_reason=reasons.get((s.channel, s.address)), granted=granted))
+        key = keys[(s.channel, s.address)]
+        reason = first.get((s.channel, key)) if key is not None else None
+        facts.append(Facts(suppression_reason=reason, granted=granted))
     return facts
+
+
+def read_facts(subjects: Sequence[Subject]) -> list[Facts]:
+    """The facts of each subject: one statement for one subject, one for any number."""
+    if len(subjects) == 1:
+        return [_read_one(subjects[0])]
+    if not subjects:
+        return []
+    return _read_many(subjects)
 
 
 def judge(
