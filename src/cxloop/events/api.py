@@ -26,6 +26,7 @@ from cxloop.events.schemas import (
     EventTypeIn,
     EventTypeOut,
     EventTypeUpdate,
+    events_request_body,
 )
 from cxloop.events.types import CustomerRef, EventInput, EventTypeInput
 
@@ -119,7 +120,12 @@ def _out(index: int, result: services.EventResult | None, error: ValidationError
     )
 
 
-@router.post("/events", response={200: EventBatchOut, 201: EventBatchOut}, summary="Send customer events")
+@router.post(
+    "/events",
+    response={200: EventBatchOut, 201: EventBatchOut},
+    summary="Send customer events",
+    openapi_extra=events_request_body(),
+)
 def ingest_events(request: HttpRequest, payload: Body[dict[str, Any]]) -> Status[Any]:
     """One event (the body is the event) or a batch ({"events": [...]}, up to 1,000). Each event gets a result:
     "stored", "duplicate" or "error" with the path of each bad field; the valid ones are stored either way.

@@ -137,3 +137,27 @@ class EventFilter(Schema):
     until: datetime | None = Field(default=None, description="Events that occurred before this time")
     cursor: str | None = None
     limit: int = Field(default=25, ge=1, le=200)
+
+
+def _inlined(node: Any, definitions: dict[str, Any]) -> Any:
+    if isinstance(node, dict):
+        if "$ref" in node:
+            return _inlined(definitions[node["$ref"].rsplit("/", 1)[-1]], definitions)
+        return {key: _inlined(value, definitions) for key, value in node.items() if key != "$defs"}
+    if isinstance(node, list):
+        return [_inlined(value, definitions) for value in node]
+    return node
+
+
+def events_request_body() -> dict[str, Any]:
+    """The OpenAPI request body of POST /events: the handler takes any JSON object (each event of a batch is
+    checked on its own, so one bad event cannot refuse the rest), but integrators and fuzzers need the shape."""
+    schema = EventIn.model_json_schema()
+    event = _inlined(schema, schema.get("$defs", {}))
+    batch = {
+        "type": "object",
+        "title": "EventBatchIn",
+        "properties": {"events": {"type": "array", "items": event, "minItems": 1, "maxItems": 1000}},
+        "required": ["events"],
+    }
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": {"anyOf": [event, batch]}}}}}
