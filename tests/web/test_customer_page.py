@@ -383,8 +383,9 @@ def test_page_queries_stay_bounded(web, alice, ann, system, django_assert_max_nu
     # navigation's count of the user's active cases, the cases panel); one for the navigation's unread
     # notifications; two for the promises panel (open and missed promises, recently kept ones); two for the
     # surveys panel (active surveys to send, recent invitations; the date of the last one only with a survey to send);
-    # two for the journeys panel (the customer's enrolments, active journeys to enrol in).
-    with django_assert_max_num_queries(25):
+    # two for the journeys panel (the customer's enrolments, active journeys to enrol in); one for the events
+    # panel (the customer's latest events).
+    with django_assert_max_num_queries(26):
         response = client.get(f"/customers/{ann.public_id}/")
 
     assert response.status_code == 200

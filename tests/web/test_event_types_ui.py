@@ -137,3 +137,31 @@ def test_a_timeline_event_shows_the_types_name_and_its_properties_escaped(web, a
     assert "<dt>items</dt><dd>[&quot;&lt;b&gt;shoe&lt;/b&gt;&quot;]</dd>" in item
     assert "<dt>note</dt><dd>&lt;script&gt;alert(1)&lt;/script&gt;</dd>" in item
     assert "<script>alert(1)" not in html
+
+
+def test_the_customer_page_lists_the_latest_events_page_views_included(web, alice, system):
+    customer = CustomerFactory()
+    quiet = CustomerFactory()
+    services.ingest_events(
+        system,
+        [
+            EventInput(
+                f"pv-{n}",
+                "page.viewed",
+                CustomerRef(id=customer.public_id),
+                clock.now() - timedelta(minutes=n),
+                {"url": f"https://shop.example.com/p/{n}", "title": "<i>Shoes</i>"},
+            )
+            for n in range(12)
+        ],
+    )
+
+    html = web(alice).get(f"/customers/{customer.public_id}/").content.decode()
+    empty = web(alice).get(f"/customers/{quiet.public_id}/").content.decode()
+
+    panel = html.split('class="plain event-list"')[1].split("</ul>")[0]
+    assert panel.count("<strong>Page viewed</strong>") == 10
+    assert "<dt>url</dt><dd>https://shop.example.com/p/0</dd>" in panel
+    assert "https://shop.example.com/p/11" not in panel
+    assert "<dd>&lt;i&gt;Shoes&lt;/i&gt;</dd>" in panel
+    assert "event-list" not in empty

@@ -7,7 +7,7 @@ class WebConfig(AppConfig):
 
     def ready(self) -> None:
         from cxloop.web.panels import register_customer_panel
-        from cxloop.web.views import contact_preferences
+        from cxloop.web.views import contact_preferences, event_types
         from cxloop.web.views.inbox import panel_context
 
         register_customer_panel(
@@ -19,4 +19,7 @@ class WebConfig(AppConfig):
             contact_preferences.PANEL_TEMPLATE,
             contact_preferences.panel_context,
             order=contact_preferences.PANEL_ORDER,
+        )
+        register_customer_panel(
+            "events", "Events", event_types.PANEL_TEMPLATE, event_types.panel_context, order=event_types.PANEL_ORDER
         )

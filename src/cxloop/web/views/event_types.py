@@ -18,8 +18,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from cxloop.core import clock
+from cxloop.core.actor import Actor
 from cxloop.core.errors import CxloopError, NotFoundError, PermissionDeniedError
 from cxloop.core.permissions import Perm
+from cxloop.customers.models import Customer
 from cxloop.events import queries, services
 from cxloop.events.models import EventType
 from cxloop.events.types import EventTypeInput
@@ -143,3 +145,25 @@ def event_type_edit(request: HttpRequest, key: str) -> HttpResponse:
                 return redirect("web:event-types")
     context = {"event_type": event_type, "form": form, "can_manage": can_manage}
     return render(request, "web/settings/event_type_edit.html", context, status=status)
+
+
+# --- the customer page's "Events" panel -----------------------------------------------------------------------
+PANEL_TEMPLATE = "web/settings/customer_events_panel.html"
+PANEL_ORDER = 45
+PANEL_EVENTS = 10
+
+
+def panel_context(actor: Actor, customer: Customer) -> dict[str, Any] | None:
+    """The customer's latest events of every type (page views included: they stay off the timeline); nothing
+    when there are none."""
+    latest = list(queries.customer_events(actor, customer).order_by("-occurred_at", "-id")[:PANEL_EVENTS])
+    if not latest:
+        return None
+    rows = [
+        {"event": e, "properties": [(str(k), _shown(v)) for k, v in list(e.properties.items())[:4]]} for e in latest
+    ]
+    return {"rows": rows, "customer": customer}
+
+
+def _shown(value: Any) -> str:
+    return (value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))[:120]
