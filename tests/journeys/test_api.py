@@ -4,6 +4,8 @@ enrolments with their history, manual enrolment and removal, the dry run, the sh
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from cxloop.journeys.documents import example_text
 from cxloop.journeys.models import Enrolment, Journey, JourneyVersion
@@ -251,3 +253,18 @@ def test_dry_run_of_unsaved_text_reports_its_errors(api, charlie):
 
     assert response.status_code == 422
     assert response.json()["error"]["fields"]["steps[1].next"] == "no step has the id 'gone'"
+
+
+def test_the_list_costs_the_same_for_more_journeys(api, charlie, django_assert_max_num_queries):
+    for key in ("a-one", "b-two"):
+        enrolment(make_journey(key, status="active"), step="welcome")
+    api.get("/journeys", charlie)
+    with CaptureQueriesContext(connection) as two:
+        api.get("/journeys", charlie)
+    for key in ("c-three", "d-four", "e-five"):
+        enrolment(make_journey(key, status="active"), step="welcome")
+
+    with django_assert_max_num_queries(len(two.captured_queries)):
+        body = api.get("/journeys", charlie).json()
+
+    assert [j["entered"] for j in body["items"]] == [1, 1, 1, 1, 1]

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from cxloop.journeys.models import Journey, JourneyVersion
 from cxloop.privacy.models import AuditEntry
@@ -302,3 +304,17 @@ def test_a_branch_in_the_history_says_which_way_and_what_it_read(client, charlie
         "took “otherwise” — active again: session.started within 30 days: 0 found, 1 needed (no); "
         "attributes.plan eq &#x27;Plus&#x27;: was &#x27;Basic&#x27; (no)"
     ) in history
+
+
+def test_the_journey_page_does_not_query_per_enrolment(client, charlie, welcome, django_assert_max_num_queries):
+    client.force_login(charlie.user)
+    client.get("/journeys/welcome/")  # the session and the navigation's own queries settle first
+    with CaptureQueriesContext(connection) as few:
+        client.get("/journeys/welcome/")
+    for _ in range(20):
+        enrolment(welcome, step="wait_a_day", passed=("welcome",))
+
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = client.get("/journeys/welcome/")
+
+    assert page.status_code == 200
