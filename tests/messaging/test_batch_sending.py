@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -13,10 +14,13 @@ from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
 
+from cxloop.channels import services as channel_services
+from cxloop.channels.base import RawPayload
 from cxloop.core.actor import Actor
 from cxloop.core.errors import CxloopError, PermissionDeniedError, ValidationError
 from cxloop.customers.models import Customer
 from cxloop.events import bus
+from cxloop.interactions.models import Thread
 from cxloop.messaging import services
 from cxloop.messaging.models import DeliveryEvent, OutboundMessage
 from cxloop.messaging.services import batch_sending, judging
@@ -69,6 +73,12 @@ class World:
             purpose="marketing",
             content=TemplateContent(locale="en", subject="Sale", body_text="{{ discount }}% off, {{ customer.name }}"),
         )
+        question = EmailMessage()
+        question["From"], question["To"], question["Subject"] = "ann@example.com", "care@shop.test", "Where is it?"
+        question["Message-ID"] = "<ann-question-1@example.com>"
+        question.set_content("My parcel has not come.")
+        channel_services.receive(RawPayload(channel="email", data=bytes(question), source="test"))
+        self.thread = Thread.objects.get(subject="Where is it?")
         self.earlier = services.send_message(
             alice.actor,
             SendRequest(customer_id=self.bea.public_id, channel="email", text="Earlier", idempotency_key="k-old"),
@@ -111,6 +121,8 @@ class World:
             SendRequest(customer_id=fay, channel="email", template="promo", idempotency_key="k-3"),
             SendRequest(customer_id=fay, channel="email", template="promo", variables={"discount": 1}),
             SendRequest(customer_id=fay, channel="email", template="promo", variables={"discount": 2}),
+            SendRequest(customer_id=ann, channel="email", text="On its way", thread_id=self.thread.public_id),
+            SendRequest(customer_id=bea, channel="email", text="On its way", thread_id=self.thread.public_id),
         ]
 
 
@@ -262,6 +274,8 @@ def test_each_request_gets_what_send_message_gives_it_and_the_same_rows(
         ("message", "request 26", "queued", ""),
         ("message", "request 27", "queued", ""),
         ("message", "request 28", "blocked", "frequency_cap"),
+        ("message", "request 29", "queued", ""),
+        ("error", "ValidationError", "validation_error", 422),
     ]
     assert single.results[23][-1] == {"to": "the customer has no email identity"}
     assert single.results[24][-1] == {"customer": f"merged into {world.ann.public_id}; send there"}
@@ -281,6 +295,7 @@ def test_each_request_gets_what_send_message_gives_it_and_the_same_rows(
             "request 22",
             "request 26",
             "request 27",
+            "request 29",
             "request 4",
             "request 7",
         ]
@@ -294,8 +309,13 @@ def test_each_request_gets_what_send_message_gives_it_and_the_same_rows(
     )
     assert (by_text["Code 1234"]["automated"], by_text["Code 1234"]["to_address"]) == (True, "+447700900123")
     assert by_text["Reminder"]["next_attempt_at"] == datetime(2026, 7, 1, 23, 0, tzinfo=UTC)
+    assert (by_text["On its way"]["subject"], by_text["On its way"]["reply_context"]["in_reply_to"]) == (
+        "Re: Where is it?",
+        "ann-question-1@example.com",
+    )
+    assert single.results[30][-1] == {"thread_id": "not a thread of this customer"}
     assert [row["action"] for row in single.audit].count("message.blocked") == 5
-    assert [name for name, _ in single_events].count("message.queued") == 10
+    assert [name for name, _ in single_events].count("message.queued") == 11
 
 
 def _statements(actor: Actor, requests: list[SendRequest]) -> list[str]:
