@@ -21,7 +21,6 @@ from cxloop.core.errors import NotFoundError, ValidationError
 from cxloop.customers import queries as customer_queries
 from cxloop.customers.models import Customer
 from cxloop.journeys import analytics, queries, services
-from cxloop.journeys.documents import example_names, example_text, load_example
 from cxloop.journeys.schemas import (
     AnalyticsFilter,
     AnalyticsOut,
@@ -69,12 +68,14 @@ def _detail(actor: Actor, key: str) -> JourneyDetailOut:
     return JourneyDetailOut.of_detail(journey, queries.versions_of(actor, journey))
 
 
-def _example(name: str) -> ExampleOut:
-    if name not in example_names():
-        raise NotFoundError(f"No example journey {name}.", code="example_not_found")
-    document = load_example(name)
+def _example(example: queries.Example) -> ExampleOut:
+    document = example.document
     return ExampleOut(
-        name=name, key=document.key, title=document.name, description=document.description, source=example_text(name)
+        name=example.name,
+        key=document.key,
+        title=document.name,
+        description=document.description,
+        source=example.source,
     )
 
 
@@ -83,14 +84,12 @@ def _example(name: str) -> ExampleOut:
 
 @router.get("/journeys/examples", response=list[ExampleOut], summary="The ready-made journeys shipped with cxloop")
 def list_examples(request: HttpRequest) -> list[ExampleOut]:
-    queries.list_journeys(actor_of(request), limit=1)  # the permission check of reading journeys
-    return [_example(name) for name in example_names()]
+    return [_example(example) for example in queries.list_examples(actor_of(request))]
 
 
 @router.get("/journeys/examples/{name}", response=ExampleOut, summary="One example with its text")
 def get_example(request: HttpRequest, name: str) -> ExampleOut:
-    queries.list_journeys(actor_of(request), limit=1)
-    return _example(name)
+    return _example(queries.get_example(actor_of(request), name))
 
 
 @router.post(

@@ -19,7 +19,7 @@ from cxloop.core.errors import NotFoundError, ValidationError
 from cxloop.core.pagination import Page, paginate
 from cxloop.core.permissions import Perm
 from cxloop.customers.models import Customer
-from cxloop.journeys.documents import validate_journey
+from cxloop.journeys.documents import example_names, example_text, load_example, validate_journey
 from cxloop.journeys.dry_run import DryRun, DryRunEvent, dry_run
 from cxloop.journeys.elements import JourneyDocument
 from cxloop.journeys.models import Enrolment, EnrolmentState, EnrolmentStep, Journey, JourneyStatus, JourneyVersion
@@ -104,6 +104,26 @@ def get_version(actor: Actor, journey: Journey, number: int) -> JourneyVersion:
 def document_of(version: JourneyVersion) -> JourneyDocument:
     """The typed document of a stored version (stored documents were validated when written)."""
     return validate_journey(version.document)
+
+
+@dataclass(frozen=True)
+class Example:
+    name: str
+    document: JourneyDocument
+    source: str
+
+
+def list_examples(actor: Actor) -> list[Example]:
+    """The ready-made journeys shipped with cxloop, with their text as shipped (comments included)."""
+    actor.require(Perm.JOURNEYS_VIEW)
+    return [Example(name, load_example(name), example_text(name)) for name in example_names()]
+
+
+def get_example(actor: Actor, name: str) -> Example:
+    actor.require(Perm.JOURNEYS_VIEW)
+    if name not in example_names():
+        raise NotFoundError(f"No example journey {name}.", code="example_not_found")
+    return Example(name, load_example(name), example_text(name))
 
 
 def active_journeys(actor: Actor) -> list[Journey]:
