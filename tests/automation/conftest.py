@@ -27,8 +27,10 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 @pytest.fixture(autouse=True)
 def _fresh_trigger_cache() -> Iterator[None]:
     runner.forget_triggers()
+    runner.reset_kick()
     yield
     runner.forget_triggers()
+    runner.reset_kick()
 
 
 @pytest.fixture

@@ -53,18 +53,70 @@ def test_an_ingested_event_runs_the_rules_through_the_task(
     assert sorted(customer.tags.values_list("name", flat=True)) == ["buyer", "vip"]
 
 
-def test_the_subscriber_enqueues_only_events_an_active_rule_listens_to(
+def test_a_batch_of_customer_events_kicks_one_deferred_task(
     make_rule, customer, system, django_capture_on_commit_callbacks
 ):
     make_rule()
 
     with django_capture_on_commit_callbacks(execute=True):
-        _ingest(system, customer, 1)
+        event_services.ingest_events(
+            system,
+            [
+                EventInput(event_id=f"evt-{n}", type="purchase.completed", customer=CustomerRef(id=customer.public_id))
+                for n in range(50)
+            ],
+        )
+        _ingest(system, customer, 99)
         customer_services.update_customer(system, customer, {"name": "Maya P."})  # customer.updated: no rule
 
     (task,) = DBTaskResult.objects.all()
-    assert task.task_path == "cxloop.automation.tasks.run_rules"
-    assert task.args_kwargs["args"][0]["ref"] == "customer_event:evt-1"
+    assert task.task_path == "cxloop.automation.tasks.process_new_events"
+    assert task.run_after is not None
+    assert task.run_after > clock.now()
+    assert RuleRun.objects.count() == 0
+
+
+def test_a_cxloop_event_travels_in_its_own_task(db, system, customer, django_capture_on_commit_callbacks):
+    from cxloop.cases.services import cases as case_services
+    from cxloop.cases.services.cases import CaseInput
+
+    services.create_rule(
+        system,
+        RuleInput(
+            name="New cases",
+            trigger_source="domain_event",
+            trigger_type="case.opened",
+            actions=[{"type": "tag", "add": ["has-case"]}],
+        ),
+    )
+    runner.forget_triggers()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        case = case_services.open_case(system, CaseInput(customer=customer, subject="Card blocked"))
+
+    (task,) = DBTaskResult.objects.filter(task_path="cxloop.automation.tasks.run_rules")
+    occurrence = task.args_kwargs["args"][0]
+    assert (occurrence["source"], occurrence["type"], occurrence["ref"], occurrence["customer_id"]) == (
+        "domain_event",
+        "case.opened",
+        f"case.opened:{case.public_id}",
+        customer.public_id,
+    )
+    assert (occurrence["properties"]["case_id"], occurrence["properties"]["priority"]) == (case.public_id, "normal")
+
+
+def test_the_kicked_pass_runs_new_events_at_once_and_moves_its_own_mark(make_rule, customer, system):
+    make_rule([{"type": "tag", "add": ["buyer"]}])
+    _ingest(system, customer, 1)
+    _ingest(system, customer, 2)
+
+    first = runner.process_new_events()
+    _ingest(system, customer, 3)
+    second = runner.process_new_events()
+    third = runner.process_new_events()
+
+    assert (first, second, third) == ({"events": 2, "runs": 2}, {"events": 1, "runs": 1}, {"events": 0, "runs": 0})
+    assert Watermark.objects.get(name="customer_events.kick").value == Event.objects.get(event_id="evt-3").pk
 
 
 def test_a_domain_event_without_its_own_id_gets_a_fresh_ref_each_time(db, customer, system):

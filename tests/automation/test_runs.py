@@ -361,3 +361,28 @@ def test_conditions_read_the_profile_tags_attributes_and_event(make_rule, custom
     (run,) = runner.run_rules(purchase(customer, amount=50))
 
     assert run.status == ("succeeded" if holds else "skipped")
+
+
+def test_database_actions_run_in_one_transaction_each_failure_rolled_back_alone(make_rule, customer, bob):
+    make_rule(
+        [
+            {"type": "tag", "add": ["first"]},
+            {"type": "open_case", "subject": "Call back", "owner": "bob"},
+            {"type": "tag", "add": ["last"]},
+        ]
+    )
+    from cxloop.accounts.models import User
+
+    User.objects.filter(username="bob").update(is_active=False)
+
+    (run,) = runner.run_rules(purchase(customer))
+
+    assert [(o["type"], o["status"]) for o in run.outcomes] == [
+        ("tag", "succeeded"),
+        ("open_case", "failed"),
+        ("tag", "succeeded"),
+    ]
+    assert (run.status, run.finished_at is not None, run.lease_until) == ("partially", True, None)
+    assert (Case.objects.count(), _tags(customer)) == (0, ["first", "last", "vip"])
+    run.refresh_from_db()
+    assert [o["status"] for o in run.outcomes] == ["succeeded", "failed", "succeeded"]

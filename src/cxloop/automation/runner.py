@@ -26,6 +26,7 @@ that the subscriber reads.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 import uuid
@@ -48,17 +49,22 @@ from cxloop.channels.outbound_webhook import post_signed
 from cxloop.core import clock
 from cxloop.core.actor import Actor
 from cxloop.core.errors import CxloopError
-from cxloop.customers.models import Customer
+from cxloop.customers.models import Customer, CustomerStatus
 from cxloop.events.bus import DomainEvent, publish
 
 logger = logging.getLogger(__name__)
 
 CACHE_SECONDS = 10.0
 LEASE = timedelta(minutes=5)
-CATCH_UP_SETTLE = timedelta(minutes=2)  # events younger than this are left to the subscriber's own task
-CATCH_UP_BATCH = 2000
+CATCH_UP_SETTLE = timedelta(minutes=2)  # the catch-up leaves younger events to the kick (they may still commit)
+CATCH_UP_BATCH = 2000  # events read per query
+CATCH_UP_BATCHES = 50  # queries per catch-up pass; the next pass does the rest
+PROCESS_BATCHES = 20  # queries per kicked pass
+KICK_SECONDS = 2.0
 CUSTOMER_EVENT = "customer_event.received"
 _WATERMARK = "customer_events"
+_FAST_MARK = "customer_events.kick"
+_kick: dict[str, float] = {"next_at": 0.0}
 _cache: dict[str, Any] = {"at": 0.0, "keys": frozenset()}
 _acting: ContextVar[bool] = ContextVar("automation_acting", default=False)
 
@@ -137,7 +143,11 @@ def occurrence_of(event: DomainEvent, now: datetime | None = None) -> Occurrence
 
 
 def on_domain_event(event: DomainEvent) -> None:
-    """Subscribed to every event ("*"): a set lookup for the events no active rule listens to."""
+    """Subscribed to every event ("*"): a set lookup for the events no active rule listens to.
+
+    A customer event is already stored, so it only kicks process_new_events (one deferred task per process every
+    KICK_SECONDS, however many events a batch stored); a cxloop event is stored nowhere, so it travels in its own
+    task. Never raises into the publisher: the catch-up finds customer events again."""
     if _acting.get():
         return
     if event.name == CUSTOMER_EVENT:
@@ -148,15 +158,17 @@ def on_domain_event(event: DomainEvent) -> None:
         return
     if key not in trigger_keys():
         return
-    occurrence = occurrence_of(event)
-    if occurrence is None:
-        return
-    from cxloop.automation import tasks
-
     try:
-        tasks.run_rules.enqueue(occurrence.as_dict())
-    except Exception:  # the catch-up finds customer events again; never raise into the publisher
-        logger.exception("could not enqueue automation rules for %s", occurrence.ref)
+        if event.name == CUSTOMER_EVENT:
+            request_processing()
+            return
+        occurrence = occurrence_of(event)
+        if occurrence is not None:
+            from cxloop.automation import tasks
+
+            tasks.run_rules.enqueue(occurrence.as_dict())
+    except Exception:
+        logger.exception("could not enqueue automation rules for %s", event.name)
 
 
 @contextmanager
@@ -203,52 +215,73 @@ def _facts(occurrence: Occurrence, customer: Customer) -> conditions.EventFacts:
     )
 
 
-def _claim(rule: Rule, occurrence: Occurrence, customer: Customer, verdict: conditions.Verdict) -> RuleRun | None:
-    """The run of `rule` for this event, created now (and owned), or None when another worker has it."""
+def _new_run(rule: Rule, occurrence: Occurrence, customer: Customer, verdict: conditions.Verdict) -> RuleRun:
     now = clock.now()
+    return RuleRun.objects.create(
+        rule=rule,
+        event_ref=occurrence.ref[:255],
+        trigger_type=occurrence.type,
+        customer=customer,
+        event_data={
+            "source": occurrence.source,
+            "occurred_at": occurrence.occurred_at,
+            "received_at": occurrence.received_at,
+            "properties": occurrence.properties,
+        },
+        status=RunStatus.MATCHED if verdict.holds else RunStatus.SKIPPED,
+        explanation=verdict.reasons[:100],
+        outcomes=[],
+        at=now,
+        finished_at=None if verdict.holds else now,
+        lease_until=now + LEASE if verdict.holds else None,
+    )
+
+
+def _claim(rule: Rule, occurrence: Occurrence, customer: Customer, verdict: conditions.Verdict) -> RuleRun | None:
+    """The run of `rule` for this event, created and committed now (and owned), or None when another worker
+    has it."""
     try:
         with transaction.atomic():
-            return RuleRun.objects.create(
-                rule=rule,
-                event_ref=occurrence.ref[:255],
-                trigger_type=occurrence.type,
-                customer=customer,
-                event_data={
-                    "source": occurrence.source,
-                    "occurred_at": occurrence.occurred_at,
-                    "received_at": occurrence.received_at,
-                    "properties": occurrence.properties,
-                },
-                status=RunStatus.MATCHED if verdict.holds else RunStatus.SKIPPED,
-                explanation=verdict.reasons[:100],
-                outcomes=[],
-                at=now,
-                finished_at=None if verdict.holds else now,
-                lease_until=now + LEASE if verdict.holds else None,
-            )
+            return _new_run(rule, occurrence, customer, verdict)
     except IntegrityError:
         return None
 
 
-def run_rules(occurrence: Occurrence) -> list[RuleRun]:
-    """Try every active rule on the occurrence's trigger, in order; the runs of this call (new or resumed)."""
-    customer = _customer(occurrence.customer_id)
-    if customer is None:
-        logger.info("automation: no active customer %s for %s", occurrence.customer_id, occurrence.ref)
-        return []
+def _calls_out(rule: Rule) -> bool:
+    return any(action.get("type") == "webhook" for action in rule.actions)
+
+
+def _received_at(occurrence: Occurrence) -> datetime:
     try:
-        received_at = datetime.fromisoformat(occurrence.received_at)
+        return datetime.fromisoformat(occurrence.received_at)
     except ValueError:
-        received_at = clock.now()
-    rules = list(
+        return clock.now()
+
+
+def _rules_for(occurrence: Occurrence) -> list[Rule]:
+    return list(
         Rule.objects.filter(
             is_active=True,
             trigger_source=occurrence.source,
             trigger_type=occurrence.type,
-            created_at__lte=received_at,
+            created_at__lte=_received_at(occurrence),
         ).order_by("position", "id")
     )
+
+
+def run_rules(
+    occurrence: Occurrence, *, rules: list[Rule] | None = None, customer: Customer | None = None
+) -> list[RuleRun]:
+    """Try every active rule on the occurrence's trigger, in order; the runs of this call (new or resumed).
+
+    `rules` (the active rules on the trigger, in order, none newer than the event) and `customer` may be given by
+    a caller that loaded them for many events at once."""
+    rules = _rules_for(occurrence) if rules is None else rules
     if not rules:
+        return []
+    customer = customer or _customer(occurrence.customer_id)
+    if customer is None:
+        logger.info("automation: no active customer %s for %s", occurrence.customer_id, occurrence.ref)
         return []
     existing = {run.rule_id: run for run in RuleRun.objects.filter(event_ref=occurrence.ref[:255], rule__in=rules)}
     facts: conditions.EventFacts | None = None
@@ -258,21 +291,23 @@ def run_rules(occurrence: Occurrence) -> list[RuleRun]:
         if run is None:
             facts = facts or _facts(occurrence, customer)
             verdict = conditions.evaluate(conditions.parse(rule.conditions), facts)
-            run = _claim(rule, occurrence, customer, verdict)
+            whole = verdict.holds and not _calls_out(rule)
+            run = (
+                _run_whole(rule, occurrence, customer, verdict)
+                if whole
+                else _claim(rule, occurrence, customer, verdict)
+            )
             if run is None:  # another worker inserted it first: it runs the actions
                 run = RuleRun.objects.filter(rule=rule, event_ref=occurrence.ref[:255]).first()
                 if run is None:
                     continue
-            elif run.status == RunStatus.MATCHED:
+            elif run.status == RunStatus.MATCHED and not whole:
                 _perform(run, rule, occurrence, customer)
         elif run.finished_at is None and _take_over(run):
             _perform(run, rule, occurrence, customer)
-        if run.status != RunStatus.SKIPPED:
-            runs.append(run)
-            if rule.stop_processing:
-                break
-        else:
-            runs.append(run)
+        runs.append(run)
+        if run.status != RunStatus.SKIPPED and rule.stop_processing:
+            break
     return runs
 
 
@@ -367,26 +402,30 @@ def _do_webhook(run: RuleRun, rule: Rule, index: int, action: dict[str, Any], ct
     _append(run, _outcome(index, action, "succeeded" if call.ok else "failed", detail, call.error))
 
 
-def _do_in_transaction(run: RuleRun, index: int, action: dict[str, Any], ctx: rule_actions.Context) -> None:
+def _attempt(ctx: rule_actions.Context, index: int, action: dict[str, Any]) -> dict[str, Any]:
+    """One database action in its own savepoint: its outcome, never an exception (a failure rolls back only
+    what this action did)."""
     perform = rule_actions.IN_TRANSACTION[action["type"]]
     try:
         with transaction.atomic():
-            locked = RuleRun.objects.select_for_update().get(pk=run.pk)
-            if _recorded(locked, index):
-                run.outcomes = locked.outcomes
-                return
-            try:
-                detail = perform(ctx, action)
-                outcome = _outcome(index, action, "succeeded", detail)
-            except rule_actions.Skipped as skipped:
-                outcome = _outcome(index, action, "skipped", {}, str(skipped))
-            locked.outcomes = [*locked.outcomes, outcome]
-            locked.save(update_fields=["outcomes", "updated_at"])
-            run.outcomes = locked.outcomes
+            detail = perform(ctx, action)
+        return _outcome(index, action, "succeeded", detail)
+    except rule_actions.Skipped as skipped:
+        return _outcome(index, action, "skipped", {}, str(skipped))
     except Exception as exc:  # noqa: BLE001 - one action's failure must not hide the others' outcomes
         if not isinstance(exc, CxloopError):
-            logger.exception("automation action %s of run %s failed", action.get("type"), run.public_id)
-        _append(run, _outcome(index, action, "failed", {}, _error_text(exc)))
+            logger.exception("automation action %s of rule %s failed", action.get("type"), ctx.rule_id)
+        return _outcome(index, action, "failed", {}, _error_text(exc))
+
+
+def _do_in_transaction(run: RuleRun, index: int, action: dict[str, Any], ctx: rule_actions.Context) -> None:
+    """A database action of a run that also calls out: done in one transaction with its line of the log."""
+    with transaction.atomic():
+        locked = RuleRun.objects.select_for_update().get(pk=run.pk)
+        if not _recorded(locked, index):
+            locked.outcomes = [*locked.outcomes, _attempt(ctx, index, action)]
+            locked.save(update_fields=["outcomes", "updated_at"])
+        run.outcomes = locked.outcomes
 
 
 def _status(outcomes: list[dict[str, Any]]) -> str:
@@ -396,9 +435,8 @@ def _status(outcomes: list[dict[str, Any]]) -> str:
     return RunStatus.FAILED if failed == len(outcomes) else RunStatus.PARTIALLY
 
 
-def _perform(run: RuleRun, rule: Rule, occurrence: Occurrence, customer: Customer) -> None:
-    """Run the rule's actions that have no outcome yet, in order, then close the run."""
-    ctx = rule_actions.Context(
+def _context(rule: Rule, occurrence: Occurrence, customer: Customer) -> rule_actions.Context:
+    return rule_actions.Context(
         actor=Actor.system("automation"),
         rule_id=rule.public_id,
         rule_name=rule.name,
@@ -406,6 +444,38 @@ def _perform(run: RuleRun, rule: Rule, occurrence: Occurrence, customer: Custome
         trigger_type=occurrence.type,
         properties=occurrence.properties,
     )
+
+
+def _finished(run: RuleRun, rule: Rule, customer: Customer) -> None:
+    publish(
+        RuleRunFinished(run_id=run.public_id, rule_id=rule.public_id, customer_id=customer.public_id, status=run.status)
+    )
+
+
+def _run_whole(rule: Rule, occurrence: Occurrence, customer: Customer, verdict: conditions.Verdict) -> RuleRun | None:
+    """A matching rule without a webhook: the run, its actions (each in a savepoint) and its outcome in ONE
+    transaction. A process that dies midway leaves nothing, so the catch-up runs it again whole: exactly once,
+    and one commit per run instead of one per action. None when another worker has the run."""
+    ctx = _context(rule, occurrence, customer)
+    try:
+        with acting(), transaction.atomic():
+            run = _new_run(rule, occurrence, customer, verdict)
+            outcomes = []
+            for index, action in enumerate(rule.actions):
+                customer.refresh_from_db()  # an earlier action (a tag) changed it
+                outcomes.append(_attempt(ctx, index, action))
+            run.outcomes, run.status = outcomes, _status(outcomes)
+            run.finished_at, run.lease_until = clock.now(), None
+            run.save(update_fields=["outcomes", "status", "finished_at", "lease_until", "updated_at"])
+            _finished(run, rule, customer)
+        return run
+    except IntegrityError:
+        return None
+
+
+def _perform(run: RuleRun, rule: Rule, occurrence: Occurrence, customer: Customer) -> None:
+    """Run the rule's actions that have no outcome yet, in order, then close the run."""
+    ctx = _context(rule, occurrence, customer)
     with acting():
         for index, action in enumerate(rule.actions):
             if _recorded(run, index):
@@ -423,14 +493,7 @@ def _perform(run: RuleRun, rule: Rule, occurrence: Occurrence, customer: Custome
                 locked.finished_at = clock.now()
                 locked.lease_until = None
                 locked.save(update_fields=["status", "finished_at", "lease_until", "updated_at"])
-                publish(
-                    RuleRunFinished(
-                        run_id=locked.public_id,
-                        rule_id=rule.public_id,
-                        customer_id=customer.public_id,
-                        status=locked.status,
-                    )
-                )
+                _finished(locked, rule, customer)
             run.status, run.finished_at, run.lease_until, run.outcomes = (
                 locked.status,
                 locked.finished_at,
@@ -487,7 +550,109 @@ def _start_mark() -> int:
     return int(Event.objects.order_by("-pk").values_list("pk", flat=True).first() or 0)
 
 
-def catch_up(limit: int = CATCH_UP_BATCH) -> dict[str, int]:
+def _event_rows(after: int, types: list[str], limit: int) -> list[tuple[Any, ...]]:
+    from cxloop.events.models import Event  # read-only: the events module owns the table
+
+    return list(
+        Event.objects.filter(pk__gt=after, event_type__key__in=types)
+        .order_by("pk")
+        .values_list(
+            "pk", "event_id", "event_type__key", "customer__public_id", "occurred_at", "created_at", "properties"
+        )[:limit]
+    )
+
+
+def _run_event_rows(rows: list[tuple[Any, ...]], counts: dict[str, int]) -> None:
+    """Run the rules for each stored event of `rows` that has no run yet, with the rules and customers of the
+    whole chunk read at once."""
+    refs = [f"customer_event:{row[1]}" for row in rows]
+    seen = set(RuleRun.objects.filter(event_ref__in=refs).values_list("event_ref", flat=True)) if refs else set()
+    rules_by_type: dict[str, list[Rule]] = {}
+    for rule in Rule.objects.filter(
+        is_active=True, trigger_source=TriggerSource.CUSTOMER_EVENT, trigger_type__in={row[2] for row in rows}
+    ).order_by("position", "id"):
+        rules_by_type.setdefault(rule.trigger_type, []).append(rule)
+    wanted = [row for row in rows if f"customer_event:{row[1]}" not in seen]
+    customers = {
+        c.public_id: c
+        for c in Customer.objects.filter(public_id__in={row[3] for row in wanted}, status=CustomerStatus.ACTIVE)
+    }
+    for _pk, event_id, type_key, customer_id, occurred_at, created_at, properties in wanted:
+        rules = [rule for rule in rules_by_type.get(type_key, []) if rule.created_at <= created_at]
+        if not rules:
+            continue
+        occurrence = Occurrence(
+            source=TriggerSource.CUSTOMER_EVENT,
+            type=type_key,
+            ref=f"customer_event:{event_id}",
+            customer_id=customer_id,
+            occurred_at=occurred_at.isoformat(),
+            received_at=created_at.isoformat(),
+            properties=properties or {},
+        )
+        counts["events"] += 1
+        counts["runs"] += len(run_rules(occurrence, rules=rules, customer=customers.get(customer_id)))
+
+
+def _mark(name: str) -> int:
+    mark, created = Watermark.objects.get_or_create(name=name, defaults={"value": 0})
+    return _start_mark() if created or mark.value == 0 else int(mark.value)
+
+
+def _advance(name: str, value: int) -> None:
+    Watermark.objects.filter(name=name, value__lt=value).update(value=value)
+
+
+def process_new_events(batches: int = PROCESS_BATCHES) -> dict[str, int]:
+    """Run the rules for the customer events stored since this pass's own watermark (the kick after ingest).
+
+    Reads in chunks of CATCH_UP_BATCH events of the listened types, at most `batches` chunks; the next kick or
+    the catch-up does the rest. Its watermark moves over everything it read, settled or not: an event whose
+    transaction committed after a later one was read is the catch-up's to find."""
+    from cxloop.events.models import Event  # read-only: the events module owns the table
+
+    counts = {"events": 0, "runs": 0}
+    types = sorted(t for source, t in trigger_keys() if source == TriggerSource.CUSTOMER_EVENT)
+    after = _mark(_FAST_MARK)
+    newest = int(Event.objects.order_by("-pk").values_list("pk", flat=True).first() or 0)
+    if not types:
+        _advance(_FAST_MARK, newest)
+        return counts
+    for _ in range(batches):
+        rows = _event_rows(after, types, CATCH_UP_BATCH)
+        _run_event_rows(rows, counts)
+        if rows:
+            after = int(rows[-1][0])
+        if len(rows) < CATCH_UP_BATCH:
+            after = max(after, newest)
+            break
+    _advance(_FAST_MARK, after)
+    return counts
+
+
+def request_processing() -> bool:
+    """Enqueue process_new_events KICK_SECONDS from now, unless this process did so within KICK_SECONDS, so a
+    batch of 1,000 events costs one task row instead of 1,000. Returns whether a task was enqueued. A backend
+    that cannot defer (tests) gets a task per call."""
+    from cxloop.automation import tasks
+
+    now = time.monotonic()
+    if not tasks.process_new_events.get_backend().supports_defer:
+        tasks.process_new_events.enqueue()
+        return True
+    if now < float(_kick["next_at"]):
+        return False
+    _kick["next_at"] = now + KICK_SECONDS
+    tasks.process_new_events.using(run_after=clock.now() + timedelta(seconds=KICK_SECONDS)).enqueue()
+    return True
+
+
+def reset_kick() -> None:
+    """Forget the last kick (tests; a forked process)."""
+    _kick["next_at"] = 0.0
+
+
+def catch_up(batches: int = CATCH_UP_BATCHES) -> dict[str, int]:
     """Run the rules for the customer events stored since the watermark that have no run yet, then resume
     interrupted runs. Safe anywhere and any number of times: runs are unique per (rule, event).
 
@@ -496,54 +661,30 @@ def catch_up(limit: int = CATCH_UP_BATCH) -> dict[str, int]:
     from cxloop.events.models import Event  # read-only: the events module owns the table
 
     counts = {"events": 0, "runs": 0, "resumed": 0}
-    mark, created = Watermark.objects.get_or_create(name=_WATERMARK, defaults={"value": 0})
-    if created or mark.value == 0:
-        mark.value = _start_mark()
     settled_before = clock.now() - CATCH_UP_SETTLE
     types = sorted(t for source, t in trigger_keys() if source == TriggerSource.CUSTOMER_EVENT)
-    rows = (
-        list(
-            Event.objects.filter(pk__gt=mark.value, event_type__key__in=types)
-            .order_by("pk")
-            .values_list("pk", "event_id", "event_type__key", "customer__public_id", "occurred_at", "created_at")[
-                :limit
-            ]
-        )
-        if types
-        else []
-    )
-    refs = [f"customer_event:{row[1]}" for row in rows]
-    seen = set(RuleRun.objects.filter(event_ref__in=refs).values_list("event_ref", flat=True)) if refs else set()
-    new_mark, reached_young = mark.value, False
-    for pk, event_id, type_key, customer_id, occurred_at, created_at in rows:
-        if created_at > settled_before:
-            reached_young = True
+    after = _mark(_WATERMARK)
+    done = not types  # True once every listened event since the mark was read
+    for _ in range(batches if types else 0):
+        rows = _event_rows(after, types, CATCH_UP_BATCH)
+        settled = list(itertools.takewhile(lambda row: row[5] <= settled_before, rows))
+        _run_event_rows(settled, counts)
+        if settled:
+            after = int(settled[-1][0])
+        if len(settled) < len(rows):
+            break  # a young event: it and what follows wait for the next pass
+        if len(rows) < CATCH_UP_BATCH:
+            done = True
             break
-        new_mark = pk
-        ref = f"customer_event:{event_id}"
-        if ref in seen:
-            continue
-        properties = Event.objects.filter(pk=pk).values_list("properties", flat=True).first()
-        occurrence = Occurrence(
-            source=TriggerSource.CUSTOMER_EVENT,
-            type=type_key,
-            ref=ref,
-            customer_id=customer_id,
-            occurred_at=occurred_at.isoformat(),
-            received_at=created_at.isoformat(),
-            properties=properties or {},
-        )
-        counts["events"] += 1
-        counts["runs"] += len(run_rules(occurrence))
-    if not reached_young and len(rows) < limit:
-        # Every listened event since the mark is done: skip the settled events of other types too.
+    if done:
+        # Nothing listened to is left since the mark: step over the settled events of other types too.
         newest = (
-            Event.objects.filter(pk__gt=new_mark, created_at__lte=settled_before)
+            Event.objects.filter(pk__gt=after, created_at__lte=settled_before)
             .order_by("-pk")
             .values_list("pk", flat=True)
             .first()
         )
-        new_mark = max(new_mark, int(newest or 0))
-    Watermark.objects.filter(name=_WATERMARK).update(value=new_mark)
+        after = max(after, int(newest or 0))
+    _advance(_WATERMARK, after)
     counts["resumed"] = resume_interrupted()
     return counts

@@ -9,12 +9,21 @@ from django_tasks import task
 
 @task()
 def run_rules(occurrence: dict[str, Any]) -> dict[str, Any]:
-    """automation.run_rules: the rules for one event (enqueued by the subscriber after the event's commit).
+    """automation.run_rules: the rules for one cxloop event (enqueued by the subscriber after its commit).
     Idempotent: each rule's run is unique per event, and a run's recorded actions are never done again."""
     from cxloop.automation import runner
 
     runs = runner.run_rules(runner.Occurrence.of(occurrence))
     return {"ref": occurrence.get("ref", ""), "runs": {run.public_id: run.status for run in runs}}
+
+
+@task()
+def process_new_events() -> dict[str, int]:
+    """automation.process_new_events: the rules for the customer events stored since the last pass, kicked a
+    couple of seconds after ingest (runner.request_processing). Idempotent as run_rules."""
+    from cxloop.automation import runner
+
+    return runner.process_new_events()
 
 
 @task()
