@@ -84,3 +84,22 @@ def test_a_second_run_adds_nothing(db):
     assert again.enrolments == 0
     assert Enrolment.objects.count() == 3
     assert Journey.objects.count() == 2
+
+
+def test_the_runtime_carries_on_from_the_imported_waits(db):
+    from cxloop.journeys import timers
+
+    now = clock.now()
+    demo_journeys.build_journeys(Actor.system("demo"), now, random.Random(3), [CustomerFactory() for _ in range(300)])
+    later = now + timedelta(days=8)
+    due = {t.enrolment_id: (t.step, t.due_at) for t in JourneyTimer.objects.filter(due_at__lte=later)}
+    assert len(due) >= 10
+
+    timers.process_due("demo-test", now=later, limit=1000)
+
+    for enrolment_id, (step, due_at) in due.items():
+        ended = EnrolmentStep.objects.filter(enrolment_id=enrolment_id, step=step, due_at=due_at).exclude(
+            outcome="waiting"
+        )
+        assert list(ended.values_list("outcome", flat=True)) in (["waited"], ["timeout"]), enrolment_id
+        assert Enrolment.objects.get(pk=enrolment_id).step != step

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -25,6 +26,7 @@ def _item(state: str = "active", *, timer: bool = True) -> PastEnrolment:
         step="wait_a_day",
         history=(PastStep("welcome", "send_message", "sent", at), PastStep("wait_a_day", "wait", "waiting", at)),
         waiting_for="",
+        waiting_since=at if timer else None,
         timer_due_at=at + timedelta(days=1) if timer else None,
     )
 
@@ -40,6 +42,7 @@ def test_enrolments_come_with_history_and_timers(bob):
     assert sorted(Enrolment.objects.values_list("state", "seq")) == [("active", 2), ("exited", 2)]
     assert EnrolmentStep.objects.count() == 4
     timer = JourneyTimer.objects.get()
+    assert timer.enrolment.waiting_since == timer.due_at - timedelta(days=1)
     assert (timer.enrolment.state, timer.step, timer.journey_id) == ("active", "wait_a_day", journey.pk)
     assert all(e.public_id.startswith("enr_") for e in Enrolment.objects.all())
     assert AuditEntry.objects.filter(action="journey.history_imported").count() == 1
@@ -54,6 +57,9 @@ def test_bad_items_are_refused_whole(bob):
         )
 
     assert set(refused.value.fields) == {"items[1].state", "items[1].timer_due_at", "items[2].timer_due_at"}
+    with pytest.raises(ValidationError) as half:
+        import_history(bob.actor, journey, journey.current_version, [replace(_item(), waiting_since=None)], source="x")
+    assert set(half.value.fields) == {"items[0].waiting_since"}
     assert (Enrolment.objects.count(), JourneyTimer.objects.count()) == (0, 0)
 
 

@@ -73,6 +73,7 @@ class _Path:
     finished_at: datetime | None = None
     exit_reason: str = ""
     waiting_for: str = ""
+    waiting_since: datetime | None = None
     timer_due_at: datetime | None = None
     timer_is_timeout: bool = False
 
@@ -80,7 +81,7 @@ class _Path:
         self.steps.append(PastStep(step, kind, outcome, at, due, {"why": why}))
 
     def wait(self, step: str, at: datetime, due: datetime, why: str, *, event: str = "") -> None:
-        self.step, self.waiting_for = step, event
+        self.step, self.waiting_for, self.waiting_since = step, event, at
         self.timer_due_at, self.timer_is_timeout = due, bool(event)
         self.steps.append(PastStep(step, "wait", "waiting", at, due, {"why": why}))
 
@@ -99,6 +100,7 @@ class _Path:
             finished_at=self.finished_at,
             exit_reason=self.exit_reason,
             waiting_for=self.waiting_for,
+            waiting_since=self.waiting_since,
             timer_due_at=self.timer_due_at,
             timer_is_timeout=self.timer_is_timeout,
             context={"event": {"type": "account.created", "properties": {}}},
@@ -130,7 +132,7 @@ def _timed_wait(path: _Path, step: str, at: datetime, due: datetime, why: str) -
     if due > path.now:
         path.wait(step, at, due, f"{why}: due {due:%d %b %H:%M}")
         return False
-    path.done(step, "wait", "done", due, why, due)
+    path.done(step, "wait", "waited", due, why, due)
     return True
 
 

@@ -49,6 +49,7 @@ class PastEnrolment:
     finished_at: datetime | None = None
     exit_reason: str = ""
     waiting_for: str = ""
+    waiting_since: datetime | None = None  # when its wait began (the runtime ends the wait when the timer comes)
     timer_due_at: datetime | None = None
     timer_is_timeout: bool = False
     context: dict[str, Any] = field(default_factory=dict)
@@ -65,6 +66,8 @@ def _check(items: Sequence[PastEnrolment]) -> None:
             errors[f"items[{index}].history"] = "at least the first step"
         if item.timer_due_at is not None and item.state != EnrolmentState.ACTIVE:
             errors[f"items[{index}].timer_due_at"] = "only a running enrolment waits"
+        if (item.waiting_since is None) != (item.timer_due_at is None):
+            errors[f"items[{index}].waiting_since"] = "a waiting enrolment has both waiting_since and timer_due_at"
         if len(errors) >= 20:
             break
     if errors:
@@ -90,6 +93,7 @@ def import_history(
                 trigger_ref=item.trigger_ref,
                 context=item.context,
                 waiting_for=item.waiting_for,
+                waiting_since=item.waiting_since,
                 seq=len(item.history),
                 entered_at=item.entered_at,
                 finished_at=item.finished_at,
