@@ -89,17 +89,22 @@ def send_messages(actor: Actor, requests: Sequence[SendRequest]) -> list[Outboun
 
 # Advisory locks of this module's idempotency keys are (_KEY_LOCKS, hash of scope and key).
 _KEY_LOCKS = 0x6D736773
+# Each lock takes a slot of PostgreSQL's shared lock table (max_locks_per_transaction x max_connections: 6,400
+# by default) until the commit; a call with more keys than this takes none (see _lock_keys).
+MAX_KEY_LOCKS = 2000
 
 
 def _lock_keys(scope: str, requests: Sequence[SendRequest]) -> None:
     """PostgreSQL: hold a lock on each idempotency key of the call until it commits, all taken at once in one
     order. Two calls storing the same keys (a retried journey step beside the first) would otherwise block on
-    each other's rows in the unique index, in their own orders: a deadlock that fails one of them. With the
-    locks the second waits for the first, then reads its messages as replays. (SQLite has one writer at a time.)
+    each other's rows in the unique index, each in its own order, and could deadlock: PostgreSQL then fails one
+    call as a whole (nothing of it is stored; a retry answers with replays). With the locks the second waits
+    for the first, then reads its messages as replays. A call with more than MAX_KEY_LOCKS keys goes without,
+    rather than fill the lock table. (SQLite has one writer at a time.)
     """
     keys = sorted({request.idempotency_key for request in requests if request.idempotency_key})
     connection = connections[router.db_for_write(OutboundMessage)]
-    if not keys or connection.vendor != "postgresql":
+    if not keys or len(keys) > MAX_KEY_LOCKS or connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
         cursor.execute(
