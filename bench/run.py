@@ -4,7 +4,8 @@
 - (b) lookups, name search and timeline pages on PostgreSQL: on a small data set by default, on 1M
   customers and 10M interactions with BENCH_SIZE=large (generated once into cxloop_bench_large, reused);
 - (c) email: inbound through the real SMTP server against bare aiosmtpd, outbound distribution against
-  Django's SMTP backend alone, to a local sink; on SQLite and on PostgreSQL;
+  Django's SMTP backend alone, to a local sink; and batched sending, send_messages by 200 against
+  send_message one by one (send_batch.py); on SQLite and on PostgreSQL;
 - (d) cases on PostgreSQL: queue views, the case page, the SLA and promise sweeps, over 100k cases by
   default and 1M with BENCH_SIZE=large (generated once per size, reused);
 - (e) text analytics on one core: scoring against the raw VADER call, analyse(), accuracy on the labelled set;
