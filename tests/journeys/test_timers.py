@@ -64,7 +64,16 @@ def test_one_failing_enrolment_does_not_stop_the_others_and_is_retried_then_fail
             raise RuntimeError("boom")
         return real(pk, **kwargs)
 
-    with mock.patch.object(timers, "run_enrolment", side_effect=flaky):
+    def flaky_batch(pks, **kwargs):  # type: ignore[no-untyped-def]
+        if broken in pks:
+            raise RuntimeError("boom")  # the whole chunk rolls back and its enrolments run one by one
+        return real_batch(pks, **kwargs)
+
+    real_batch = timers.run_batch
+    with (
+        mock.patch.object(timers, "run_enrolment", side_effect=flaky),
+        mock.patch.object(timers, "run_batch", side_effect=flaky_batch),
+    ):
         assert run(T0) == 3
         states = dict(Enrolment.objects.values_list("pk", "step"))
         assert [states[e.pk] for e in enrolled] == ["rest", "rest", "rest"]

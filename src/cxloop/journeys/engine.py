@@ -74,9 +74,24 @@ def write_history(
     due_at: datetime | None = None,
 ) -> EnrolmentStep:
     """The next history row (at the enrolment's seq, which moves on; the caller saves the enrolment)."""
-    row = EnrolmentStep.objects.create(
+    row = history_row(enrolment, step, kind, outcome, at, detail, due_at)
+    row.save()
+    return row
+
+
+def history_row(
+    enrolment: Enrolment,
+    step: str,
+    kind: str,
+    outcome: str,
+    at: datetime,
+    detail: dict[str, Any],
+    due_at: datetime | None = None,
+) -> EnrolmentStep:
+    """The next history row, unsaved (the batch path inserts them together)."""
+    row = EnrolmentStep(
         enrolment=enrolment, seq=enrolment.seq, step=step, kind=kind, outcome=outcome, at=at, due_at=due_at,
-        detail=detail,
+        detail=detail, created_at=at, updated_at=at,
     )  # fmt: skip
     enrolment.seq += 1
     return row
@@ -84,21 +99,24 @@ def write_history(
 
 def finish(enrolment: Enrolment, state: str, reason: str, now: datetime) -> None:
     """Leave the journey: the state, the time, the reason; the timer goes; enrolment.finished is published."""
+    JourneyTimer.objects.filter(enrolment_id=enrolment.pk).delete()
+    publish(finished(enrolment, state, reason, now))
+
+
+def finished(enrolment: Enrolment, state: str, reason: str, now: datetime) -> EnrolmentFinished:
+    """Set the fields of a finished enrolment (unsaved); its event, to publish."""
     enrolment.state = state
     enrolment.finished_at = now
     enrolment.exit_reason = reason[:300]
     enrolment.waiting_for = ""
     enrolment.waiting_since = None
-    JourneyTimer.objects.filter(enrolment_id=enrolment.pk).delete()
-    publish(
-        EnrolmentFinished(
-            enrolment_id=enrolment.public_id,
-            journey_id=enrolment.journey.public_id,
-            customer_id=enrolment.customer.public_id,
-            state=state,
-            step=enrolment.step,
-            reason=enrolment.exit_reason,
-        )
+    return EnrolmentFinished(
+        enrolment_id=enrolment.public_id,
+        journey_id=enrolment.journey.public_id,
+        customer_id=enrolment.customer.public_id,
+        state=state,
+        step=enrolment.step,
+        reason=enrolment.exit_reason,
     )
 
 
@@ -178,23 +196,36 @@ def _one_step(enrolment_pk: int, now: datetime, actor: Actor, outcome: Outcome) 
     if enrolment.waiting_since is not None and isinstance(step, WaitStep):
         _end_wait(enrolment, step, timer, now)
         return False
-    visit = Visit(
-        actor=actor, document=document, journey_key=enrolment.journey.key, enrolment_id=enrolment.public_id,
-        customer=enrolment.customer, facts=facts_of(enrolment, now), seq=enrolment.seq, now=now,
-        attempts=timer.attempts, first_seq=enrolment.seq - timer.attempts,
-    )  # fmt: skip
+    visit = visit_of(enrolment, document, actor, now, timer.attempts)
     move = run_step(step, visit)
     return _apply(enrolment, step_kind(step), move, now, timer, outcome)
 
 
-def _end_wait(enrolment: Enrolment, step: WaitStep, timer: JourneyTimer, now: datetime) -> None:
+def visit_of(enrolment: Enrolment, document: JourneyDocument, actor: Actor, now: datetime, attempts: int) -> Visit:
+    return Visit(
+        actor=actor, document=document, journey_key=enrolment.journey.key, enrolment_id=enrolment.public_id,
+        customer=enrolment.customer, read_facts=lambda: facts_of(enrolment, now), seq=enrolment.seq, now=now,
+        attempts=attempts, first_seq=enrolment.seq - attempts,
+    )  # fmt: skip
+
+
+def end_wait(enrolment: Enrolment, step: WaitStep, due_at: datetime, now: datetime) -> EnrolmentStep:
+    """The wait's timer came: the history row (unsaved) and the move to the next step (or on_timeout)."""
     timed_out = step.event_type is not None
     target = step.on_timeout if timed_out and step.on_timeout else step.next
-    detail = {**describe_wait(step), "since": enrolment.waiting_since.isoformat() if enrolment.waiting_since else None}
-    write_history(enrolment, step.id, "wait", "timeout" if timed_out else "waited", now, detail, due_at=timer.due_at)
+    since = enrolment.waiting_since.isoformat() if enrolment.waiting_since else None
+    row = history_row(
+        enrolment, step.id, "wait", "timeout" if timed_out else "waited", now, {**describe_wait(step), "since": since},
+        due_at=due_at,
+    )  # fmt: skip
     enrolment.step = target
     enrolment.waiting_for = ""
     enrolment.waiting_since = None
+    return row
+
+
+def _end_wait(enrolment: Enrolment, step: WaitStep, timer: JourneyTimer, now: datetime) -> None:
+    end_wait(enrolment, step, timer.due_at, now).save()
     enrolment.save(update_fields=["step", "waiting_for", "waiting_since", "seq", "updated_at"])
 
 

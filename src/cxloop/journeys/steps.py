@@ -51,7 +51,7 @@ class Visit:
     journey_key: str
     enrolment_id: str  # public id
     customer: Customer
-    facts: Facts
+    read_facts: Callable[[], Facts]  # read when a condition needs them (tags cost a query)
     seq: int
     now: datetime
     attempts: int = 0  # failed attempts so far (webhooks)
@@ -60,6 +60,10 @@ class Visit:
     @property
     def key(self) -> str:
         return f"journey:{self.enrolment_id}:{self.seq}"
+
+    @property
+    def facts(self) -> Facts:
+        return self.read_facts()
 
 
 @dataclass
@@ -152,12 +156,11 @@ def _branch(step: Step, visit: Visit) -> Move:
     return Move("branch", {"taken": "otherwise", "tried": tried}, next=step.otherwise)
 
 
-def _send_message(step: Step, visit: Visit) -> Move:
-    assert isinstance(step, SendMessageStep)
-    from cxloop.messaging import services as messaging_services
+def send_request(step: SendMessageStep, visit: Visit) -> Any:
+    """The messaging request of a send step (its idempotency key is the visit's history key)."""
     from cxloop.messaging.types import SendRequest
 
-    request = SendRequest(
+    return SendRequest(
         customer_id=visit.customer.public_id,
         channel=step.channel,
         purpose=step.purpose,
@@ -166,16 +169,30 @@ def _send_message(step: Step, visit: Visit) -> Move:
         idempotency_key=visit.key,
         automated=True,
     )
+
+
+def sent(step: SendMessageStep, result: Any) -> Move:
+    """The move of a send step from what messaging answered: a message (queued, scheduled or blocked by
+    governance) or the error that refused the request; either way the journey goes on."""
     detail: dict[str, Any] = {"channel": step.channel, "template": step.template}
+    if isinstance(result, CxloopError):
+        return Move("refused", {**detail, "error": result.code, "message": str(result)[:300]}, next=step.next)
+    detail["message"] = result.public_id
+    if result.status == "blocked":
+        return Move("blocked", {**detail, "reason": result.reason[:300], "code": result.reason_code}, next=step.next)
+    return Move("sent", {**detail, "status": result.status}, next=step.next)
+
+
+def _send_message(step: Step, visit: Visit) -> Move:
+    assert isinstance(step, SendMessageStep)
+    from cxloop.messaging import services as messaging_services
+
     try:
         with transaction.atomic():
-            message = messaging_services.send_message(visit.actor, request)
+            result: Any = messaging_services.send_message(visit.actor, send_request(step, visit))
     except CxloopError as exc:
-        return Move("refused", {**detail, "error": exc.code, "message": str(exc)[:300]}, next=step.next)
-    detail["message"] = message.public_id
-    if message.status == "blocked":
-        return Move("blocked", {**detail, "reason": message.reason[:300], "code": message.reason_code}, next=step.next)
-    return Move("sent", {**detail, "status": message.status}, next=step.next)
+        result = exc
+    return sent(step, result)
 
 
 def _account_owner(customer: Customer) -> Any:

@@ -26,12 +26,15 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from cxloop.core import clock
+from cxloop.core.actor import Actor
+from cxloop.journeys.batch import run_batch
 from cxloop.journeys.engine import fail_after_errors, run_enrolment, runtime_actor
 from cxloop.journeys.models import Journey, JourneyStatus, JourneyTimer
 
 logger = logging.getLogger(__name__)
 
 CLAIM_SECONDS = 300
+BATCH_CHUNK = 250  # enrolments per transaction of the batch path (journeys/batch.py)
 ERROR_BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2))
 
 
@@ -85,23 +88,40 @@ def process_due(worker_id: str, *, limit: int = 500, now: datetime | None = None
     fixed = now
     claimed = claim(worker_id, now=fixed or clock.now(), limit=limit)
     actor = runtime_actor()
-    for timer_pk, enrolment_pk, attempts in claimed:
-        now = fixed or clock.now()  # each enrolment at the time it runs, so the history shows the real lag
+    attempts_of = {enrolment_pk: attempts for _, enrolment_pk, attempts in claimed}
+    timer_of = {enrolment_pk: timer_pk for timer_pk, enrolment_pk, _ in claimed}
+    pks = list(attempts_of)
+    for start in range(0, len(pks), BATCH_CHUNK):
+        chunk = pks[start : start + BATCH_CHUNK]
+        now = fixed or clock.now()  # each chunk at the time it runs, so the history shows the real lag
         try:
-            outcome = run_enrolment(enrolment_pk, now=now, actor=actor)
-        except Exception as exc:  # one broken enrolment must not stop the batch
-            logger.exception("journey enrolment %s failed", enrolment_pk)
-            retry_at = now + ERROR_BACKOFF[min(attempts, len(ERROR_BACKOFF) - 1)]
-            try:
-                fail_after_errors(
-                    enrolment_pk, f"{type(exc).__name__}: {exc}", now=now, attempts=attempts + 1, retry_at=retry_at
-                )
-            except Exception:
-                logger.exception("could not record the failure of enrolment %s", enrolment_pk)
-            continue
-        if not outcome.settled:
-            release(timer_pk, worker_id)
+            one_by_one = sorted(run_batch(chunk, now=now, actor=actor))
+        except Exception:  # the chunk rolled back; each enrolment runs alone and records its own error
+            logger.exception("a batch of journey enrolments failed; running them one by one")
+            one_by_one = chunk
+        for enrolment_pk in one_by_one:
+            _run_one(enrolment_pk, timer_of[enrolment_pk], attempts_of[enrolment_pk], worker_id, fixed, actor)
     return len(claimed)
+
+
+def _run_one(
+    enrolment_pk: int, timer_pk: int, attempts: int, worker_id: str, fixed: datetime | None, actor: Actor
+) -> None:
+    now = fixed or clock.now()
+    try:
+        outcome = run_enrolment(enrolment_pk, now=now, actor=actor)
+    except Exception as exc:  # one broken enrolment must not stop the batch
+        logger.exception("journey enrolment %s failed", enrolment_pk)
+        retry_at = now + ERROR_BACKOFF[min(attempts, len(ERROR_BACKOFF) - 1)]
+        try:
+            fail_after_errors(
+                enrolment_pk, f"{type(exc).__name__}: {exc}", now=now, attempts=attempts + 1, retry_at=retry_at
+            )
+        except Exception:
+            logger.exception("could not record the failure of enrolment %s", enrolment_pk)
+        return
+    if not outcome.settled:
+        release(timer_pk, worker_id)
 
 
 def process_all_due(worker_id: str, *, limit: int = 500, max_batches: int = 1000) -> int:
