@@ -104,8 +104,18 @@ def _run_workers(mode: str, workers: int, batch: int, database_url: str) -> floa
     began = time.perf_counter()
     processes = [
         subprocess.Popen(  # noqa: S603 - this script, our arguments
-            [sys.executable, __file__, "--worker", f"{mode}-{n}", "--mode", mode, "--batch", str(batch),
-             "--database-url", database_url]
+            [
+                sys.executable,
+                __file__,
+                "--worker",
+                f"{mode}-{n}",
+                "--mode",
+                mode,
+                "--batch",
+                str(batch),
+                "--database-url",
+                database_url,
+            ]
         )  # fmt: skip
         for n in range(workers)
     ]
