@@ -318,3 +318,20 @@ def test_the_journey_page_does_not_query_per_enrolment(client, charlie, welcome,
         page = client.get("/journeys/welcome/")
 
     assert page.status_code == 200
+
+
+def test_an_agent_takes_a_customer_out_and_an_analyst_may_not(client, alice, charlie, welcome):
+    row = enrolment(welcome, step="wait_a_day", passed=("welcome",), customer=CustomerFactory(name="Di Eve"))
+    client.force_login(charlie.user)
+    refused = client.post(f"/journeys/welcome/enrolments/{row.public_id}/remove/", {"reason": "no"})
+    client.force_login(alice.user)
+
+    done = client.post(f"/journeys/welcome/enrolments/{row.public_id}/remove/", {"reason": "asked us to"}, follow=True)
+    again = client.post(f"/journeys/welcome/enrolments/{row.public_id}/remove/", {"reason": "twice"}, follow=True)
+
+    assert refused.status_code == 403
+    assert b"Took Di Eve out of Welcome." in done.content
+    row.refresh_from_db()
+    assert (row.state, row.exit_reason) == ("exited", "asked us to")
+    assert b"already finished (exited)" in again.content
+    assert b"Take out of the journey" not in again.content

@@ -314,10 +314,13 @@ def enrolment_remove(request: HttpRequest, key: str, enrolment_id: str) -> HttpR
     if form.is_valid():
         try:
             services.remove_enrolment(actor, enrolment, reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            apply_errors(form, exc)
         except (PermissionDeniedError, NotFoundError):
             raise
-        except CxloopError as exc:
-            apply_errors(form, exc)
+        except CxloopError as exc:  # it finished meanwhile: the page shows how
+            messages.error(request, exc.message)
+            return redirect(reverse("web:journey-enrolment", args=[key, enrolment_id]))
         else:
             messages.success(request, f"Took {enrolment.customer.display_name} out of {enrolment.journey.name}.")
             return redirect(reverse("web:journey-enrolment", args=[key, enrolment_id]))
