@@ -212,3 +212,46 @@ def test_events_of_one_new_identity_in_a_batch_make_one_customer_created_by_the_
     assert [r.customer_created for r in results] == [True, False, False, False]
     assert len({r.customer_id for r in results}) == 1
     assert Customer.objects.get().name == "Sam"
+
+
+def test_a_concurrent_sender_storing_the_same_event_id_first_makes_it_a_duplicate(types, system, monkeypatch):
+    """The race of two senders: both read no known id, the other commits first, ours meets the unique constraint,
+    runs again and finds the other's event."""
+    (first,) = services.ingest_events(system, [_event(1)])
+    real = services._known_event_ids
+    calls: list[int] = []
+
+    def blind_once(event_ids: list[str]) -> dict[str, str]:
+        calls.append(len(event_ids))
+        return {} if len(calls) == 1 else real(event_ids)
+
+    monkeypatch.setattr(services, "_known_event_ids", blind_once)
+
+    results = services.ingest_events(system, [_event(1, properties={"amount": 5}), _event(2)])
+
+    assert len(calls) == 2
+    assert [(r.status, r.event_public_id == first.event_public_id) for r in results] == [
+        ("duplicate", True),
+        ("stored", False),
+    ]
+    stored = sorted(Event.objects.values_list("event_id", "properties"))
+    assert stored == [("e-1", {"amount": 1}), ("e-2", {"amount": 2})]
+
+
+def test_a_customers_export_lists_their_events(types, system):
+    from cxloop.customers import services as customer_services
+
+    (result,) = services.ingest_events(system, [_event(1)])
+    customer = Customer.objects.get(public_id=result.customer_id)
+
+    document = customer_services.export_customer(system, customer)
+
+    assert document["customer_events"] == [
+        {
+            "id": result.event_public_id,
+            "event_id": "e-1",
+            "type": "purchase.completed",
+            "occurred_at": (T0 + timedelta(minutes=1)).isoformat(),
+            "properties": {"amount": 1},
+        }
+    ]

@@ -145,7 +145,12 @@ def _write(
                 taken = keys if keys is not None else _reserve_keys(connection, [(model, len(rows))])[0]
                 columns.insert(0, quote(str(pk.column)))
                 rows = [[key, *row] for key, row in zip(taken, rows, strict=True)]
-            with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            # The driver's own cursor: its errors come out as Django's (an IntegrityError that callers retry on,
+            # not psycopg's UniqueViolation), as they do through Django's cursor.
+            with (
+                connection.wrap_database_errors,
+                cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+            ):
                 for row in rows:
                     copy.write_row(row)
             return taken
