@@ -16,6 +16,7 @@ every enrolment of a chunk that failed as a whole (the engine then records each 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -40,7 +41,7 @@ from cxloop.journeys.models import Enrolment, EnrolmentState, EnrolmentStep, Jou
 from cxloop.journeys.steps import run_step, send_request, sent
 
 _BATCH_KINDS = (WaitStep, BranchStep, ExitStep, SendMessageStep)
-_ENROLMENT_FIELDS = ["step", "seq", "state", "waiting_for", "waiting_since", "finished_at", "exit_reason", "updated_at"]
+_ENROLMENT_FIELDS = ("step", "seq", "state", "waiting_for", "waiting_since", "finished_at", "exit_reason")
 
 
 @dataclass
@@ -167,15 +168,23 @@ def _finish(walk: _Walk, writes: _Writes, state: str, reason: str, now: datetime
 
 
 def _save(walks: list[_Walk], writes: _Writes, now: datetime) -> None:
+    """Write the chunk's moves: one INSERT for the history, one UPDATE per distinct new state of enrolments
+    and timers (a chunk's walks mostly end alike, so these are few; Django's bulk_update builds a CASE per row
+    and field, which costs more than the whole walk)."""
     EnrolmentStep.objects.bulk_create(writes.history, batch_size=1000)
-    moved = [w.enrolment for w in walks if w.moved]
-    for enrolment in moved:
-        enrolment.updated_at = now  # bulk_update writes the fields as they stand (no auto_now)
-    if moved:
-        Enrolment.objects.bulk_update(moved, _ENROLMENT_FIELDS, batch_size=500)
-    if writes.waits:
-        JourneyTimer.objects.bulk_update(
-            writes.waits, ["due_at", "step", "is_timeout", "attempts", "claimed_by", "claimed_until"], batch_size=500
+    enrolments: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    for walk in walks:
+        if walk.moved:
+            enrolment = walk.enrolment
+            enrolments[tuple(getattr(enrolment, name) for name in _ENROLMENT_FIELDS)].append(enrolment.pk)
+    for values, pks in enrolments.items():
+        Enrolment.objects.filter(pk__in=pks).update(**dict(zip(_ENROLMENT_FIELDS, values, strict=True)), updated_at=now)
+    timers: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    for timer in writes.waits:
+        timers[(timer.due_at, timer.step, timer.is_timeout)].append(timer.pk)
+    for (due_at, step, is_timeout), pks in timers.items():
+        JourneyTimer.objects.filter(pk__in=pks).update(
+            due_at=due_at, step=step, is_timeout=is_timeout, attempts=0, claimed_by="", claimed_until=None
         )
     if writes.finished_timers:
         JourneyTimer.objects.filter(pk__in=writes.finished_timers).delete()
