@@ -10,7 +10,8 @@
   default and 1M with BENCH_SIZE=large (generated once per size, reused);
 - (e) text analytics on one core: scoring against the raw VADER call, analyse(), accuracy on the labelled set;
 - (g) customer events through the batch API (POST /api/v1/events) against a raw bulk insert, on SQLite and on
-  PostgreSQL.
+  PostgreSQL;
+- (h) journey timers on PostgreSQL: 100,000 enrolments due in one minute, two worker processes (BENCH_TIMERS).
 
 Settings (environment): BENCH_SIZE=small|large, BENCH_ITEMS (ingest items, default 20000), BENCH_BATCH
 (default 500), BENCH_EVENTS ((g) customer events, default 20000), BENCH_SAMPLES (query samples, default
@@ -129,16 +130,27 @@ def summary(results: list[dict[str, Any]]) -> None:
             for name, seconds in r["sweeps"].items():
                 label, figure = f"(d) {name}, all open cases", f"{seconds:.2f} s"
                 print(f"{label:<44}{figure:>22}{'< 10 s':>24}{seconds / 10:>9.2f}")
+    extra = {"feedback_scores": feedback_rows, "journey_timers": timer_rows}
     for r in results:
-        if r["bench"] == "feedback_scores":
-            feedback_rows(r)
+        if r["bench"] in extra:
+            extra[r["bench"]](r)
     print("ratio: (a) service items/s divided by raw items/s (higher is better); (b), (d) p95 (or seconds) divided")
     print("       by the target (lower is better);")
     print("       (e) cxloop texts/s divided by raw VADER texts/s on the same texts (higher is better);")
     print("       (c) cxloop messages/s divided by the faster of the two ceiling runs (higher is better);")
     print("       (c) send_messages: its messages/s divided by send_message's, one by one (higher is better);")
     print("       (g) API events/s divided by raw events/s (higher is better)")
+    print("       (h) engine enrolments/s divided by the same claims with a no-op step (higher is better)")
     print("raw: (a) the same rows inserted with COPY / executemany; (b) the p95 of the same read as one SQL statement")
+
+
+def timer_rows(r: dict[str, Any]) -> None:
+    label = f"(h) journey timers, {r['enrolments']:,} in 1 min, {r['workers']} wk"
+    figure = f"p99 lag {r['lag_p99_s']:.1f} s"
+    baseline = f"claims only {r['baseline_per_s']:,}/s"
+    print(f"{label:<44}{figure:>22}{baseline:>24}{r['ratio']:>9.3f}{r['peak_rss_mb']:>8.0f} MB")
+    detail = f"    {r['engine_per_s']:,}/s, p50 {r['lag_p50_s']:.1f} s, dup. {r['duplicates']}"
+    print(f"{detail:<44}{'':>22}{'goal p99 < 60 s':>24}")
 
 
 def feedback_rows(r: dict[str, Any]) -> None:
@@ -224,6 +236,12 @@ def main() -> None:
         ]
         results.append(run_step(f"(d) cases: {data['cases']:,} cases", cases))
         results.append(run_step("(f) feedback scores: 1M NPS answers", ["feedback_scores.py", "--answers=1000000"]))
+        timers = os.environ.get("BENCH_TIMERS", "100000")
+        results.append(
+            run_step(
+                f"(h) journey timers: {int(timers):,} due in one minute", ["journey_timers.py", "--enrolments", timers]
+            )
+        )
     else:
         print(f"\nPostgreSQL is not reachable at {common.PG_HOST}:{common.PG_PORT}: its benchmarks are skipped.")
     summary([r for r in results if r is not None])
