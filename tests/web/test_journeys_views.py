@@ -335,3 +335,17 @@ def test_an_agent_takes_a_customer_out_and_an_analyst_may_not(client, alice, cha
     assert (row.state, row.exit_reason) == ("exited", "asked us to")
     assert b"already finished (exited)" in again.content
     assert b"Take out of the journey" not in again.content
+
+
+def test_enrolling_twice_says_why_not(client, alice, welcome):
+    customer = CustomerFactory(name="Bo Chen")
+    client.force_login(alice.user)
+    url = f"/customers/{customer.public_id}/journeys/enrol/"
+    client.post(url, {"enrol-journey": "welcome"})
+
+    again = client.post(url, {"enrol-journey": "welcome"}, follow=True)
+    unknown = client.post(url, {"enrol-journey": "nothing"}, follow=True)
+
+    assert f"{customer.public_id} is kept out of welcome: already entered this journey.".encode() in again.content
+    assert b"Choose an active journey." in unknown.content
+    assert welcome.enrolments.filter(customer=customer).count() == 1
