@@ -421,3 +421,28 @@ def test_run_at_a_moment_that_is_not_due_changes_nothing(templates):
 
     assert run(T0) == 0
     assert history(enrolment) == [("hello", "entered")]
+
+
+def test_a_batch_that_fails_after_sending_rolls_back_and_its_enrolments_send_once(templates):
+    # given: a chunk whose writes fail after send_messages made its messages (as a worker killed there)
+    from cxloop.journeys import batch
+
+    journey = active_journey(WELCOME)
+    people = [customer(f"P{n}", email=f"p{n}@example.com") for n in range(3)]
+    for n, who in enumerate(people):
+        _enrol(journey, who, f"manual:{n}")
+    real_save = batch._save
+    with mock.patch.object(batch, "_save", side_effect=RuntimeError("killed")):
+        with pytest.raises(RuntimeError):
+            batch.run_batch(list(Enrolment.objects.values_list("pk", flat=True)), now=T0, actor=SYSTEM)
+        assert OutboundMessage.objects.count() == 0
+
+    # when: the timers are claimed again (through the batch path)
+    with mock.patch.object(batch, "_save", side_effect=real_save) as saved:
+        run(T0)
+
+    # then
+    assert saved.call_count == 1
+    assert [messages(who) for who in people] == [["t-hello"]] * 3
+    for enrolment in Enrolment.objects.all():
+        assert history(enrolment) == [("hello", "entered"), ("hello", "sent"), ("pause", "waiting")]
