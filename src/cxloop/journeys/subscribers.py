@@ -86,10 +86,9 @@ def relevance() -> Relevance:
 
 def on_customer_event(event: DomainEvent) -> None:
     """The subscriber of customer_event.received (after commit): a set lookup for events nobody awaits."""
-    payload = event.payload()
-    if not relevance().cares(str(payload["type"])):
-        return
-    handle_event(payload, received_at=clock.now())
+    if not relevance().cares(str(getattr(event, "type", ""))):
+        return  # before payload(): it copies the properties
+    handle_event(event.payload(), received_at=clock.now())
 
 
 def handle_event(payload: dict[str, Any], *, received_at: datetime, now: datetime | None = None) -> dict[str, int]:
