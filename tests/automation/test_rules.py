@@ -180,3 +180,11 @@ def test_agents_and_analysts_may_not_change_rules(purchase_type, alice, charlie,
         True,
         audits,
     )
+
+
+def test_a_nul_character_in_the_json_is_refused(purchase_type, bob):
+    with pytest.raises(ValidationError) as refused:
+        services.create_rule(bob.actor, _input(actions=[{"type": "tag", "add": ["a\x00b"]}]))
+
+    assert refused.value.fields == {"actions": "must not contain NUL (U+0000) characters"}
+    assert Rule.objects.count() == 0

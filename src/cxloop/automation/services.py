@@ -8,6 +8,7 @@ runner.CACHE_SECONDS).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -97,8 +98,13 @@ def check_rule(data: RuleInput) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     if len(data.description) > DESCRIPTION_MAX:
         errors["description"] = f"at most {DESCRIPTION_MAX} characters"
     definitions.check_trigger(data.trigger_source, data.trigger_type, _known_event_types(), errors)
-    errors.update(conditions.check_conditions(data.conditions))
-    actions = definitions.check_actions(data.actions, errors)
+    # PostgreSQL cannot store U+0000 in JSON; the API refuses it up front, the editor's JSON fields reach here.
+    for field_name, value in (("name", data.name), ("conditions", data.conditions), ("actions", data.actions)):
+        if "\\u0000" in json.dumps(value, default=str) or "\x00" in str(value):
+            errors[field_name] = "must not contain NUL (U+0000) characters"
+    if errors.get("conditions") is None:
+        errors.update(conditions.check_conditions(data.conditions))
+    actions = definitions.check_actions(data.actions, errors) if errors.get("actions") is None else []
     if not errors:
         _check_references(actions, errors)
     if errors:
