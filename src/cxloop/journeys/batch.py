@@ -37,7 +37,14 @@ from cxloop.journeys.engine import (
     history_row,
     visit_of,
 )
-from cxloop.journeys.models import Enrolment, EnrolmentState, EnrolmentStep, JourneyStatus, JourneyTimer
+from cxloop.journeys.models import (
+    Enrolment,
+    EnrolmentState,
+    EnrolmentStep,
+    JourneyStatus,
+    JourneyTimer,
+    JourneyVersion,
+)
 from cxloop.journeys.steps import run_step, send_request, sent
 
 _BATCH_KINDS = (WaitStep, BranchStep, ExitStep, SendMessageStep)
@@ -69,10 +76,14 @@ def run_batch(enrolment_pks: Sequence[int], *, now: datetime, actor: Actor) -> s
     """Run the due enrolments among `enrolment_pks` in one transaction; returns those handed back to the
     per-enrolment engine (a step kind without a batch form; a claim to release, as for a paused journey)."""
     with transaction.atomic():
-        rows = Enrolment.objects.select_related("journey", "version", "customer").filter(pk__in=list(enrolment_pks))
+        rows = Enrolment.objects.select_related("journey", "customer").filter(pk__in=list(enrolment_pks))
         if connection.vendor == "postgresql":
             rows = rows.select_for_update(of=("self",)).order_by("pk")
         enrolments = list(rows)
+        # The few versions once, not a copy of the document (and its source text) with every enrolment.
+        versions = JourneyVersion.objects.in_bulk({e.version_id for e in enrolments})
+        for enrolment in enrolments:
+            enrolment.version = versions[enrolment.version_id]
         timers = {t.enrolment_id: t for t in JourneyTimer.objects.filter(enrolment_id__in=list(enrolment_pks))}
         writes, walks, handed_back = _Writes(), [], set()
         for enrolment in enrolments:
