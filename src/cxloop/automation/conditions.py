@@ -3,8 +3,8 @@
 Rules reuse the journeys' language so an author learns one: `{"all": [...]}`, `{"any": [...]}`, `{"not": ...}`,
 a comparison `{"field": "event.properties.total", "operator": "gte", "value": 100}` and past behaviour
 `{"has_event": "purchase.completed", "within": "30 days"}`. The shape is checked against the condition part of the
-journey JSON Schema that ships with cxloop, so the two cannot drift; the errors name the path inside the rule
-("conditions.all[1].operator").
+journey JSON Schema that ships with cxloop, and evaluated by the journeys' evaluator (journeys.conditions), so the
+two cannot drift; the errors name the path inside the rule ("conditions.all[1].operator").
 
 Evaluation returns the answer and one line per comparison, which the run log shows, so "why did my rule not
 fire?" is answered by reading the run.
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -22,26 +22,13 @@ from typing import Any
 import jsonschema_rs
 
 from cxloop.core import clock
+from cxloop.journeys import conditions as journey_conditions
+from cxloop.journeys.conditions import EventFacts, Facts
 from cxloop.journeys.documents import build_condition, journey_schema
-from cxloop.journeys.elements import AllOf, AnyOf, Comparison, Condition, HasEvent, Not
+from cxloop.journeys.elements import AllOf, AnyOf, Condition, HasEvent, Not
 
 ROOT = "conditions"
-PROFILE_FIELDS = ("name", "country", "locale", "time_zone", "lifecycle_stage", "status", "created_at")
 _MAX_DEPTH = 32
-_MISSING = object()
-
-
-@dataclass
-class EventFacts:
-    """What a condition may read: the customer and the triggering event."""
-
-    type: str
-    at: datetime | None
-    properties: Mapping[str, Any]
-    customer_pk: int | None = None
-    profile: Mapping[str, Any] = field(default_factory=dict)
-    attributes: Mapping[str, Any] = field(default_factory=dict)
-    tags: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -142,120 +129,44 @@ def parse(data: Mapping[str, Any] | None) -> Condition | None:
 # --------------------------------------------------------------------------- evaluating
 
 
-def _lookup(facts: EventFacts, name: str) -> Any:
-    if name == "tags":
-        return list(facts.tags)
-    if name == "event.type":
-        return facts.type
-    if name == "event.at":
-        return facts.at.isoformat() if facts.at is not None else _MISSING
-    if name.startswith("profile."):
-        return facts.profile.get(name.removeprefix("profile."), _MISSING)
-    if name.startswith("attributes."):
-        return facts.attributes.get(name.removeprefix("attributes."), _MISSING)
-    if name.startswith("event.properties."):
-        value: Any = facts.properties
-        for part in name.removeprefix("event.properties.").split("."):
-            if not isinstance(value, Mapping) or part not in value:
-                return _MISSING
-            value = value[part]
-        return value
-    return _MISSING
+def facts_of(customer: Any, event_type: str, at: datetime | None, properties: Mapping[str, Any], ref: str) -> Facts:
+    """What a rule's conditions read: the customer (profile, attributes, tags) and the triggering event."""
+    event = EventFacts(type=event_type, at=at, properties=properties, event_id=ref)
+    return journey_conditions.facts_for(customer, now=clock.now(), event=event)
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    return None
+def evaluate(condition: Condition | None, facts: Facts) -> Verdict:
+    """Whether `condition` holds (the journeys' evaluator: one language, one meaning), with one line of text per
+    comparison tried (all/any stop early) for the run log."""
+    if condition is None:
+        return Verdict(True, ["no conditions → true"])
+    verdict = journey_conditions.evaluate(condition, facts)
+    return Verdict(verdict.holds, [line for check in verdict.checks for line in _lines(check)])
 
 
-def _equal(left: Any, right: Any) -> bool:
-    a, b = _number(left), _number(right)
-    if a is not None and b is not None:
-        return a == b
-    if isinstance(left, str) and isinstance(right, str):
-        return left.casefold() == right.casefold()
-    return bool(left == right)
-
-
-def _ordered(left: Any, operator: str, right: Any) -> bool:
-    a, b = _number(left), _number(right)
-    if a is not None and b is not None:
-        return _order(a, operator, b)
-    if isinstance(left, str) and isinstance(right, str):
-        return _order(left, operator, right)  # ISO 8601 times and dates compare as text
-    return False
-
-
-def _order(x: Any, operator: str, y: Any) -> bool:
-    if operator == "lt":
-        return bool(x < y)
-    if operator == "lte":
-        return bool(x <= y)
-    if operator == "gt":
-        return bool(x > y)
-    return bool(x >= y)
-
-
-def _compare(value: Any, operator: str, expected: Any) -> bool:
-    present = value is not _MISSING and value is not None and value != "" and value != []
-    if operator == "exists":
-        return present is (expected is not False)
-    if operator == "ne":
-        return not present or not _compare(value, "eq", expected)
-    if not present:
-        return False
-    if operator == "eq":
-        return any(_equal(v, expected) for v in value) if isinstance(value, list) else _equal(value, expected)
-    if operator == "in":
-        options = expected if isinstance(expected, list) else [expected]
-        values = value if isinstance(value, list) else [value]
-        return any(_equal(v, o) for v in values for o in options)
-    if operator == "contains":
-        if isinstance(value, list):
-            return any(_equal(v, expected) for v in value)
-        if isinstance(value, str) and isinstance(expected, str):
-            return expected.casefold() in value.casefold()
-        return False
-    return _ordered(value, operator, expected)
-
-
-def _shown(value: Any) -> str:
-    if value is _MISSING:
-        return "missing"
+def _literal(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:79] + "…"
 
 
-def _count_events(facts: EventFacts, condition: HasEvent) -> int:
-    """How many events of the type the customer had (in the window), checking `where` on each one's facts."""
-    from cxloop.events.models import Event  # read-only; the events module owns the table
+def _shown(value: Any) -> str:
+    """A value read: the journeys' evaluator reports a missing field (or a null) as None."""
+    return "missing" if value is None else _literal(value)
 
-    if facts.customer_pk is None:
-        return 0
-    rows = Event.objects.filter(customer_id=facts.customer_pk, event_type__key=condition.event_type)
-    if condition.within is not None:
-        rows = rows.filter(occurred_at__gte=clock.now() - condition.within)
-    if condition.where is None:
-        return rows.count()
-    count = 0
-    for occurred_at, properties in rows.order_by("-occurred_at").values_list("occurred_at", "properties")[:10_000]:
-        other = EventFacts(
-            type=condition.event_type,
-            at=occurred_at,
-            properties=properties or {},
-            customer_pk=facts.customer_pk,
-            profile=facts.profile,
-            attributes=facts.attributes,
-            tags=facts.tags,
-        )
-        if _evaluate(condition.where, other, []):
-            count += 1
-            if count >= condition.min_count:
-                break
-    return count
+
+def _lines(check: dict[str, Any]) -> list[str]:
+    """One journeys check as the run log's lines: "event.properties.total (100) gte 500 → False"."""
+    if "not" in check:
+        return [f"not ({line})" for inner in check["not"] for line in _lines(inner)]
+    if "has_event" in check:
+        within = f" in the last {check['within']}" if check.get("within") else ""
+        where = " (where …)" if check.get("where") else ""
+        return [
+            f"has_event {check['has_event']}{within}{where}: {check['found']} found, {check['min_count']} needed"
+            f" → {check['result']}"
+        ]
+    expected = f" {_literal(check['expected'])}" if "expected" in check else ""
+    return [f"{check['field']} ({_shown(check.get('value'))}) {check['operator']}{expected} → {check['result']}"]
 
 
 def _within(within: timedelta | None) -> str:
@@ -263,40 +174,6 @@ def _within(within: timedelta | None) -> str:
         return ""
     days, seconds = within.days, within.seconds
     return f" in the last {days} days" if not seconds else f" in the last {int(within.total_seconds() // 60)} minutes"
-
-
-def _evaluate(condition: Condition, facts: EventFacts, reasons: list[str]) -> bool:
-    if isinstance(condition, AllOf):
-        return all(_evaluate(c, facts, reasons) for c in condition.conditions)
-    if isinstance(condition, AnyOf):
-        return any(_evaluate(c, facts, reasons) for c in condition.conditions)
-    if isinstance(condition, Not):
-        inner: list[str] = []
-        result = not _evaluate(condition.condition, facts, inner)
-        reasons.extend(f"not ({r})" for r in inner)
-        return result
-    if isinstance(condition, HasEvent):
-        count = _count_events(facts, condition)
-        held = count >= condition.min_count
-        reasons.append(
-            f"has_event {condition.event_type}{_within(condition.within)}"
-            f"{' (where …)' if condition.where else ''}: {count} found, {condition.min_count} needed → {held}"
-        )
-        return held
-    assert isinstance(condition, Comparison)
-    value = _lookup(facts, condition.field)
-    held = _compare(value, condition.operator, condition.value)
-    expected = "" if condition.operator == "exists" and condition.value is None else f" {_shown(condition.value)}"
-    reasons.append(f"{condition.field} ({_shown(value)}) {condition.operator}{expected} → {held}")
-    return held
-
-
-def evaluate(condition: Condition | None, facts: EventFacts) -> Verdict:
-    """Whether `condition` holds for `facts`, with one line per comparison tried (all/any stop early)."""
-    if condition is None:
-        return Verdict(True, ["no conditions → true"])
-    reasons: list[str] = []
-    return Verdict(_evaluate(condition, facts, reasons), reasons)
 
 
 # --------------------------------------------------------------------------- reading aloud
@@ -321,5 +198,5 @@ def describe(condition: Condition | None, depth: int = 0) -> list[str]:
         if condition.where is not None:
             lines += [f"{pad}  where:", *describe(condition.where, depth + 2)]
         return lines
-    value = "" if condition.operator == "exists" and condition.value is None else f" {_shown(condition.value)}"
+    value = "" if condition.operator == "exists" and condition.value is None else f" {_literal(condition.value)}"
     return [f"{pad}{condition.field} {condition.operator}{value}"]

@@ -51,6 +51,7 @@ from cxloop.core.actor import Actor
 from cxloop.core.errors import CxloopError
 from cxloop.customers.models import Customer, CustomerStatus
 from cxloop.events.bus import DomainEvent, publish
+from cxloop.journeys.conditions import Facts
 
 logger = logging.getLogger(__name__)
 
@@ -191,28 +192,12 @@ def _customer(public_id: str) -> Customer | None:
     return customer if customer is not None and customer.is_active else None
 
 
-def _facts(occurrence: Occurrence, customer: Customer) -> conditions.EventFacts:
+def _facts(occurrence: Occurrence, customer: Customer) -> Facts:
     try:
         at: datetime | None = datetime.fromisoformat(occurrence.occurred_at)
     except ValueError:
         at = None
-    return conditions.EventFacts(
-        type=occurrence.type,
-        at=at,
-        properties=occurrence.properties,
-        customer_pk=customer.pk,
-        profile={
-            "name": customer.name,
-            "country": customer.country,
-            "locale": customer.locale,
-            "time_zone": customer.time_zone,
-            "lifecycle_stage": customer.lifecycle_stage,
-            "status": customer.status,
-            "created_at": customer.created_at.isoformat() if customer.created_at else "",
-        },
-        attributes=customer.attributes or {},
-        tags=list(customer.tags.values_list("name", flat=True)),
-    )
+    return conditions.facts_of(customer, occurrence.type, at, occurrence.properties, occurrence.ref)
 
 
 def _new_run(rule: Rule, occurrence: Occurrence, customer: Customer, verdict: conditions.Verdict) -> RuleRun:
@@ -284,7 +269,7 @@ def run_rules(
         logger.info("automation: no active customer %s for %s", occurrence.customer_id, occurrence.ref)
         return []
     existing = {run.rule_id: run for run in RuleRun.objects.filter(event_ref=occurrence.ref[:255], rule__in=rules)}
-    facts: conditions.EventFacts | None = None
+    facts: Facts | None = None
     runs: list[RuleRun] = []
     for rule in rules:
         run = existing.get(rule.pk)
