@@ -58,8 +58,9 @@ class RuleRun(PublicIdModel):
     # "<source>:<id>": "customer_event:<the sender's event_id>", or "<domain event>:<its own id>" (runner.py).
     event_ref = models.CharField(max_length=255)
     trigger_type = models.CharField(max_length=100)
+    # Deleting a customer deletes their runs: a run keeps what the event carried, which is personal data.
     customer = models.ForeignKey(
-        "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "customers.Customer", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     # What the event carried (source, occurred_at, received_at, properties): shown in the log, and what a resumed
     # run re-reads, since cxloop's own domain events are not stored anywhere else.
