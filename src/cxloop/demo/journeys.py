@@ -15,6 +15,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from cxloop.core.actor import Actor
 from cxloop.customers import queries as customer_queries
@@ -28,6 +29,7 @@ from cxloop.feedback.services import surveys
 from cxloop.journeys import history, services
 from cxloop.journeys.history import PastEnrolment, PastStep
 from cxloop.journeys.models import Journey
+from cxloop.journeys.steps import customer_zone
 from cxloop.messaging import queries as messaging_queries
 from cxloop.messaging import services as messaging_services
 from cxloop.messaging.types import TemplateContent
@@ -107,9 +109,13 @@ class _Path:
         )
 
 
-def _ten_next(at: datetime) -> datetime:
-    ten = datetime.combine(at.date(), time(10), tzinfo=at.tzinfo)
-    return ten if ten > at else ten + timedelta(days=1)
+def _ten_next(at: datetime, zone: ZoneInfo) -> datetime:
+    """The next 10:00 in the customer's time zone, as the runtime's "until 10:00 their time" wait ends."""
+    local = at.astimezone(zone)
+    ten = datetime.combine(local.date(), time(10), tzinfo=zone)
+    if ten <= local:
+        ten = datetime.combine(local.date() + timedelta(days=1), time(10), tzinfo=zone)
+    return ten.astimezone(at.tzinfo)
 
 
 def _event_wait(path: _Path, rng: random.Random, step: str, at: datetime, chance: float) -> tuple[datetime, bool]:
@@ -136,7 +142,7 @@ def _timed_wait(path: _Path, step: str, at: datetime, due: datetime, why: str) -
     return True
 
 
-def _onboarding_path(rng: random.Random, entered_at: datetime, now: datetime) -> _Path:
+def _onboarding_path(rng: random.Random, entered_at: datetime, now: datetime, zone: ZoneInfo) -> _Path:
     path = _Path(now=now)
     path.done("welcome", "send_message", "sent", entered_at, "sent onboarding-welcome by email")
     at, used = _event_wait(path, rng, "wait_first_use", entered_at, FIRST_USE)
@@ -153,9 +159,9 @@ def _onboarding_path(rng: random.Random, entered_at: datetime, now: datetime) ->
     if not _timed_wait(path, "pause_a_day", at, at + timedelta(days=1), "1 day"):
         return path
     at += timedelta(days=1)
-    if not _timed_wait(path, "morning", at, _ten_next(at), "until 10:00 their time"):
+    if not _timed_wait(path, "morning", at, _ten_next(at, zone), "until 10:00 their time"):
         return path
-    at = _ten_next(at)
+    at = _ten_next(at, zone)
     if rng.random() < FAILED:
         path.steps.append(PastStep("check_in", "send_message", "failed", at, None, {"error": "the address bounced"}))
         path.step, path.state, path.finished_at, path.exit_reason = "check_in", "failed", at, "the address bounced"
@@ -214,7 +220,8 @@ def build_journeys(
     items = []
     for customer in chosen:
         entered_at = now - timedelta(days=DAYS * rng.random() ** 1.3, minutes=rng.randint(0, 720))
-        items.append(_onboarding_path(rng, entered_at, now).item(customer, entered_at))
+        path = _onboarding_path(rng, entered_at, now, customer_zone(customer))
+        items.append(path.item(customer, entered_at))
     written = history.import_history(actor, onboarding, onboarding.current_version, items, source="cxloop demo")
     running = sum(1 for item in items if item.state == "active")
     return JourneyDemoSummary(journeys=2, enrolments=written, running=running)
