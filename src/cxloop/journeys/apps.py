@@ -23,6 +23,20 @@ class JourneysConfig(AppConfig):
         subscribe("journey.published", subscribers.invalidate)
         subscribe("journey.status_changed", subscribers.invalidate)
         _register_customer_panel()
+        _register_customer_links()
+
+
+def _register_customer_links() -> None:
+    """Enrolments follow their customer through merges and unmerges, and into the personal-data export."""
+    from cxloop.core.customer_refs import register_customer_reference
+    from cxloop.journeys import customer_links
+
+    register_customer_reference(
+        "journey_enrolments",
+        customer_links.move_customer_enrolments,
+        customer_links.restore_customer_enrolments,
+        customer_links.export_customer_enrolments,
+    )
 
 
 def _register_customer_panel() -> None:
