@@ -276,3 +276,30 @@ def test_no_shape_of_body_gets_a_server_error(client, alice, purchase, body):
     assert response.status_code in {200, 201, 422}, (body, response.content[:300])
     if response.status_code == 422:
         assert set(response.json()["error"]) == {"code", "message", "fields"}
+
+
+@pytest.mark.parametrize(
+    ("value", "field"),
+    [(b"NaN", "properties.amount"), (b'{"deep": [1, Infinity]}', "properties.amount.deep[1]")],
+)
+def test_nan_and_infinity_are_refused_with_their_path(client, alice, system, value, field):
+    """Python's JSON parser takes them; PostgreSQL refuses them inside JSON (it was a 500 there)."""
+    services.create_event_type(system, EventTypeInput(key="free.form", name="Anything goes"))
+    raw = b'{"event_id": "n-1", "type": "free.form", "customer": {"email": "n@example.com"}, "properties": {"amount": '
+    response = client.post(
+        "/api/v1/events", data=raw + value + b"}}", content_type="application/json", **alice.headers()
+    )
+
+    assert response.status_code == 422
+    assert response.json()["error"]["fields"] == {field: "must be a finite number (JSON has no NaN or Infinity)"}
+    assert Event.objects.count() == 0
+
+
+def test_a_schema_holding_nan_is_refused_with_its_path(client, ada):
+    raw = b'{"key": "a.b", "name": "A", "properties_schema": {"properties": {"x": {"minimum": NaN}}}}'
+
+    response = client.post("/api/v1/event-types", data=raw, content_type="application/json", **ada.headers())
+
+    assert response.status_code == 422
+    assert list(response.json()["error"]["fields"]) == ["properties_schema.properties.x.minimum"]
+    assert not EventType.objects.filter(key="a.b").exists()

@@ -60,6 +60,10 @@ def _check_schema(schema: Any) -> dict[str, Any]:
         raise InvalidSchemaError(
             "The properties schema must be a JSON object.", fields={"properties_schema": "must be an object"}
         )
+    if (where := _non_finite(schema, "properties_schema")) is not None:
+        raise InvalidSchemaError(
+            "The properties schema is not valid JSON.", fields={where: "must be a finite number (no NaN or Infinity)"}
+        )
     try:
         jsonschema_rs.meta.validate(schema)
         jsonschema_rs.validator_for(schema)
@@ -191,6 +195,25 @@ def _validator(event_type: EventType) -> jsonschema_rs.Validator:
     return found
 
 
+def _non_finite(value: Any, path: str = "properties") -> str | None:
+    """The path of the first NaN or Infinity in `value` (Python's JSON parser takes them; no database stores them
+    as JSON, and PostgreSQL refuses the whole insert)."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except ValueError:
+        pass
+    else:
+        return None
+    if isinstance(value, float):
+        return path
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else []
+    for key, child in items:
+        found = _non_finite(child, f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}")
+        if found is not None:
+            return found
+    return None
+
+
 def _json_path(parts: Sequence[str | int]) -> str:
     return "properties" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
 
@@ -215,6 +238,20 @@ def _identities(ref: CustomerRef) -> list[IdentityInput]:
     ]
 
 
+def _property_errors(event_type: EventType, properties: dict[str, Any]) -> dict[str, str]:
+    """Each JSON path in `properties` that breaks the type's schema (or holds a NaN), with the reason."""
+    where = _non_finite(properties)
+    if where is not None:
+        return {where: "must be a finite number (JSON has no NaN or Infinity)"}
+    validator = _validator(event_type)
+    if validator.is_valid(properties):  # the usual case: no errors to list
+        return {}
+    errors: dict[str, str] = {}
+    for error in validator.iter_errors(properties):
+        errors.setdefault(_json_path(list(error.instance_path)), error.message)
+    return errors
+
+
 def _check(item: EventInput, types: dict[str, EventType], now: datetime) -> _Accepted | ValidationError:
     """Every reason to refuse `item`, each under the path of its field."""
     errors: dict[str, str] = {}
@@ -225,11 +262,8 @@ def _check(item: EventInput, types: dict[str, EventType], now: datetime) -> _Acc
         code_error = UnknownEventTypeError
     elif not isinstance(item.properties, dict):
         errors["properties"] = "must be an object"
-    elif not (validator := _validator(event_type)).is_valid(item.properties):  # the usual case: no errors to list
-        for error in validator.iter_errors(item.properties):
-            errors.setdefault(_json_path(list(error.instance_path)), error.message)
-        if errors:
-            code_error = PropertiesInvalidError
+    elif errors := _property_errors(event_type, item.properties):
+        code_error = PropertiesInvalidError
     occurred_at = item.occurred_at or now
     if occurred_at.tzinfo is None:
         errors["occurred_at"] = "must include a time zone offset (e.g. 2026-01-31T09:00:00Z)"
@@ -360,9 +394,14 @@ def _record_timeline(actor: Actor, timeline: list[_Accepted]) -> None:
             a.customer, a.result.customer_created = outcome.resolution.customer, outcome.resolution.created
             a.result.interaction_id = outcome.interaction.public_id
     for a in timeline:
-        if a.prepared is None and a.customer is not None:
-            interaction = interaction_services.record_interaction(actor, a.customer, _timeline_input(a))
-            a.result.interaction_id = interaction.public_id
+        if a.prepared is None and a.customer is not None and a.result.error is None:
+            try:
+                with transaction.atomic():  # a refusal leaves the batch's other writes as they were
+                    interaction = interaction_services.record_interaction(actor, a.customer, _timeline_input(a))
+            except CxloopError as exc:
+                _reported(a.result, exc)
+            else:
+                a.result.interaction_id = interaction.public_id
 
 
 def _resolve_quiet(actor: Actor, quiet: list[_Accepted]) -> None:
