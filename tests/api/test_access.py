@@ -343,17 +343,12 @@ def _journey_paused(world: World, member: Member) -> dict[str, Any]:
 
 
 def _journey_enrolment(world: World, member: Member) -> dict[str, Any]:
-    """An enrolment of the customer in the active journey (needs the runtime's enrolments module)."""
-    enrolments = pytest.importorskip("cxloop.journeys.enrolments")
+    """An enrolment of the customer in the active journey."""
+    from cxloop.journeys import enrolments
+
     journey = _journey_with("active")
     enrolment = enrolments.enrol(Actor.system("test"), journey, world["customer"], trigger_ref="manual:test:1")
     return {"journey_id": journey.key, "enrolment_id": enrolment.public_id}
-
-
-def _journey_runtime(world: World, member: Member) -> dict[str, Any]:
-    pytest.importorskip("cxloop.journeys.enrolments")
-    pytest.importorskip("cxloop.journeys.dry_run")
-    return _journey_active(world, member)
 
 
 def _journey_fingerprint() -> tuple[Any, ...]:
@@ -849,7 +844,7 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/journeys/{journey_id}/enrolments"): Rule(frozenset({Perm.JOURNEYS_VIEW}), _journey),
     ("POST", "/api/v1/journeys/{journey_id}/enrolments"): Rule(
         frozenset({Perm.JOURNEYS_VIEW, Perm.CUSTOMERS_VIEW, Perm.JOURNEYS_ENROL}),
-        _journey_runtime,
+        _journey_active,
         body=lambda w: {"customer": w["other"].public_id},
     ),
     ("GET", "/api/v1/journeys/{journey_id}/enrolments/{enrolment_id}"): Rule(
@@ -860,7 +855,7 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ),
     ("POST", "/api/v1/journeys/{journey_id}/dry-run"): Rule(
         frozenset({Perm.JOURNEYS_VIEW, Perm.CUSTOMERS_VIEW}),
-        _journey_runtime,
+        _journey_active,
         body=lambda w: {"customer": w["customer"].public_id},
     ),
     # automation rules
@@ -888,6 +883,11 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ),
     ("POST", "/api/v1/automation/rules/{rule_id}/deactivate"): Rule(
         frozenset({Perm.JOURNEYS_VIEW, Perm.JOURNEYS_MANAGE}), _automation_rule
+    ),
+    ("POST", "/api/v1/automation/rules/{rule_id}/try"): Rule(
+        frozenset({Perm.JOURNEYS_VIEW, Perm.CUSTOMERS_VIEW}),
+        _automation_rule,
+        body=lambda w: {"customer": w["customer"].public_id, "properties": {"total": 5}},
     ),
     ("DELETE", "/api/v1/automation/rules/{rule_id}"): Rule(
         frozenset({Perm.JOURNEYS_VIEW, Perm.JOURNEYS_MANAGE}), _automation_rule

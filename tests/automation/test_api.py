@@ -166,3 +166,31 @@ def test_agents_and_analysts_read_but_may_not_change(api, request, who, make_rul
         True,
         audits,
     )
+
+
+def test_trying_a_rule_writes_nothing_and_says_why(api, charlie, make_rule, customer):
+    rule = make_rule(
+        [{"type": "tag", "add": ["big"]}],
+        conditions={"field": "event.properties.total", "operator": "gte", "value": 100},
+    )
+
+    yes = api.post(
+        f"/automation/rules/{rule.public_id}/try",
+        charlie,
+        {"customer": customer.public_id, "properties": {"total": 150}},
+    )
+    no = api.post(f"/automation/rules/{rule.public_id}/try", charlie, {"customer": customer.public_id})
+    nobody = api.post(f"/automation/rules/{rule.public_id}/try", charlie, {"customer": "cus_nobody"})
+
+    assert yes.json() == {
+        "matches": True,
+        "explanation": ["event.properties.total (150) gte 100 → True"],
+        "actions": ["Tag +big"],
+    }
+    assert no.json() == {
+        "matches": False,
+        "explanation": ["event.properties.total (missing) gte 100 → False"],
+        "actions": [],
+    }
+    assert nobody.status_code == 404
+    assert (RuleRun.objects.count(), customer.tags.count()) == (0, 1)

@@ -201,3 +201,23 @@ def test_the_run_log_filters_and_shows_one_run(web, charlie, purchase_type):  # 
     assert "The conditions did not hold: no action ran." in detail
     assert '"total": 100' in detail
     assert client.get("/automation/runs/rrun_none/").status_code == 404
+
+
+def test_trying_the_saved_rule_on_a_customer(web, charlie, purchase_type):  # type: ignore[no-untyped-def]
+    rule = _rule("Big", conditions={"field": "event.properties.total", "operator": "gte", "value": 500})
+    customer = CustomerFactory(name="Ivy")
+    client = web(charlie)
+
+    matched = client.post(
+        f"/automation/{rule.public_id}/try/", {"customer": customer.public_id, "properties": '{"total": 900}'}
+    )
+    unknown = client.post(f"/automation/{rule.public_id}/try/", {"customer": "cus_nobody", "properties": "[1]"})
+
+    page = text_of(matched)
+    assert matched.status_code == 200
+    assert "It matches." in page
+    assert "event.properties.total (900) gte 500 → True" in page
+    assert "Tag +big spender" in page
+    assert unknown.status_code == 422
+    assert "must be a JSON object" in text_of(unknown)
+    assert Rule.objects.get().runs.count() == 0

@@ -18,6 +18,8 @@ from cxloop.automation.schemas import (
     RunFilter,
     RunOut,
     RunPage,
+    TrialIn,
+    TrialOut,
     TriggerOut,
 )
 from cxloop.automation.services import RuleChanges, RuleInput
@@ -100,6 +102,17 @@ def deactivate_rule(request: HttpRequest, rule_id: str) -> RuleOut:
     actor = actor_of(request)
     services.set_active(actor, queries.get_rule(actor, rule_id), False)
     return RuleOut.of(queries.get_rule(actor, rule_id))
+
+
+@router.post(
+    "/automation/rules/{rule_id}/try",
+    response=TrialOut,
+    summary="Would the rule match this customer and sample event? (nothing is written, no action runs)",
+)
+def try_rule(request: HttpRequest, rule_id: str, payload: TrialIn) -> TrialOut:
+    actor = actor_of(request)
+    trial = queries.try_rule(actor, queries.get_rule(actor, rule_id), payload.customer, payload.properties)
+    return TrialOut(matches=trial.matches, explanation=trial.explanation, actions=trial.actions)
 
 
 @router.delete("/automation/rules/{rule_id}", response={204: None}, summary="Delete a rule and its run log")

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Count, Max, QuerySet
 
-from cxloop.automation.definitions import DOMAIN_TRIGGERS
+from cxloop.automation import conditions as rule_conditions
+from cxloop.automation.definitions import DOMAIN_TRIGGERS, action_summary
 from cxloop.automation.models import Rule, RuleRun, RunStatus, TriggerSource
+from cxloop.core import clock
 from cxloop.core.actor import Actor
 from cxloop.core.errors import NotFoundError, ValidationError
 from cxloop.core.pagination import Page, paginate
 from cxloop.core.permissions import Perm
+from cxloop.customers import queries as customer_queries
 from cxloop.events import queries as event_queries
 
 RUN_ORDER = ("-at", "-id")
@@ -107,3 +111,24 @@ def trigger_choices(actor: Actor) -> list[TriggerChoice]:
     ]
     domain = [TriggerChoice(TriggerSource.DOMAIN_EVENT, t.name, t.label) for t in DOMAIN_TRIGGERS.values()]
     return [*customer_events, *domain]
+
+
+@dataclass(frozen=True)
+class Trial:
+    """What a rule would do for a customer and a sample event: nothing is written and no action runs."""
+
+    matches: bool
+    explanation: list[str]
+    actions: list[str]
+
+
+def try_rule(actor: Actor, rule: Rule, customer_id: str, properties: dict[str, Any] | None = None) -> Trial:
+    """Evaluate `rule`'s conditions for the customer and an event of its trigger carrying `properties` (now)."""
+    actor.require(Perm.JOURNEYS_VIEW)
+    if properties is not None and not isinstance(properties, dict):
+        raise ValidationError("The sample event's properties must be an object.", fields={"properties": "an object"})
+    customer = customer_queries.get_customer(actor, customer_id)
+    facts = rule_conditions.facts_of(customer, rule.trigger_type, clock.now(), properties or {}, "trial")
+    verdict = rule_conditions.evaluate(rule_conditions.parse(rule.conditions), facts)
+    summaries = [action_summary(a) for a in rule.actions] if verdict.holds else []
+    return Trial(verdict.holds, verdict.reasons, summaries)

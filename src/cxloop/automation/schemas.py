@@ -157,3 +157,14 @@ class RunFilter(Schema):
     until: datetime | None = None
     cursor: str | None = None
     limit: int = Field(50, ge=1, le=MAX_LIMIT)
+
+
+class TrialIn(Schema):
+    customer: str = Field(description="The customer's id (cus_…)")
+    properties: dict[str, Any] = Field(default_factory=dict, description="The sample event's properties")
+
+
+class TrialOut(Schema):
+    matches: bool
+    explanation: list[str]
+    actions: list[str] = Field(description="What the rule would do (empty when it does not match)")

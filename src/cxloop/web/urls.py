@@ -237,5 +237,6 @@ urlpatterns += [
     path("automation/runs/", automation_views.run_list, name="automation-runs"),
     path("automation/runs/<str:run_id>/", automation_views.run_detail, name="automation-run"),
     path("automation/<str:rule_id>/", automation_views.rule_detail, name="automation-rule"),
+    path("automation/<str:rule_id>/try/", automation_views.rule_try, name="automation-rule-try"),
     path("automation/<str:rule_id>/<slug:action>/", automation_views.rule_action, name="automation-rule-action"),
 ]

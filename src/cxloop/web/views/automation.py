@@ -156,8 +156,37 @@ def _preview(data: RuleInput) -> dict[str, Any]:
     }
 
 
+class TrialForm(forms.Form):
+    customer = forms.CharField(max_length=40, label="Customer id", help_text="cus_… (on the customer's page)")
+    properties = forms.CharField(
+        required=False,
+        label="The event's properties (JSON)",
+        widget=forms.Textarea(attrs={"rows": 4, "class": "code", "spellcheck": "false"}),
+    )
+
+    def clean_properties(self) -> Any:
+        text = self.cleaned_data.get("properties") or ""
+        if not text.strip():
+            return {}
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(f"not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+        if not isinstance(value, dict):
+            raise forms.ValidationError("must be a JSON object")
+        return value
+
+
 def _editor(
-    request: HttpRequest, actor: Actor, form: RuleForm, rule: Rule | None, *, preview: Any = None, status: int = 200
+    request: HttpRequest,
+    actor: Actor,
+    form: RuleForm,
+    rule: Rule | None,
+    *,
+    preview: Any = None,
+    trial_form: TrialForm | None = None,
+    trial: queries.Trial | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     return render(
         request,
@@ -173,6 +202,8 @@ def _editor(
             if rule is not None
             else [],
             "status_badges": STATUS_BADGES,
+            "trial_form": trial_form or TrialForm(),
+            "trial": trial,
         },
         status=status,
     )
@@ -256,6 +287,26 @@ def rule_detail(request: HttpRequest, rule_id: str) -> HttpResponse:
     if request.method == "POST":
         return _save(request, actor, rule)
     return _editor(request, actor, RuleForm(actor, initial=RuleForm.initial_of(rule)), rule)
+
+
+@staff_view
+@require_POST
+def rule_try(request: HttpRequest, rule_id: str) -> HttpResponse:
+    """Would the saved rule match this customer and a sample event? Nothing is written, no action runs."""
+    actor = web_actor(request)
+    rule = queries.get_rule(actor, rule_id)
+    trial_form = TrialForm(request.POST)
+    trial = None
+    if trial_form.is_valid():
+        try:
+            trial = queries.try_rule(
+                actor, rule, trial_form.cleaned_data["customer"].strip(), trial_form.cleaned_data["properties"]
+            )
+        except NotFoundError:
+            trial_form.add_error("customer", "no such customer")
+    form = RuleForm(actor, initial=RuleForm.initial_of(rule))
+    status = 200 if trial is not None else 422
+    return _editor(request, actor, form, rule, trial_form=trial_form, trial=trial, status=status)
 
 
 @staff_view
