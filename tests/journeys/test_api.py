@@ -195,7 +195,6 @@ def test_analysts_read_but_do_not_write(api, charlie):
 
 
 def test_manual_enrolment_then_removal(api, alice):
-    pytest.importorskip("cxloop.journeys.enrolments")
     make_journey("welcome", status="active")
     customer = CustomerFactory(name="Bo")
 
@@ -212,7 +211,6 @@ def test_manual_enrolment_then_removal(api, alice):
 
 
 def test_manual_enrolment_into_a_draft_answers_409(api, alice):
-    pytest.importorskip("cxloop.journeys.enrolments")
     make_journey("welcome")
 
     response = api.post("/journeys/welcome/enrolments", alice, {"customer": CustomerFactory().public_id})

@@ -237,7 +237,6 @@ def test_analysts_see_the_panel_without_enrol_in(client, charlie, welcome):
 
 
 def test_enrol_from_the_customer_page(client, alice, welcome):
-    pytest.importorskip("cxloop.journeys.enrolments")
     customer = CustomerFactory(name="Bo Chen")
     client.force_login(alice.user)
 
