@@ -1,23 +1,26 @@
-"""Running the rules for an event: the subscriber, the run itself, and the catch-up that makes it durable.
+"""Running the rules for an event: the subscriber, the run itself, and the passes that make it durable.
 
 From an event to actions:
 
 1. `on_domain_event` (subscribed to every event, after commit) answers from a per-process set of the triggers that
-   active rules use; an event no rule listens to costs one set lookup. A matching one is handed to the task
-   `automation.run_rules` as an `Occurrence` (plain JSON), so the request that stored the event never waits for a
-   webhook.
+   active rules use; an event no rule listens to costs one set lookup. A customer event (already stored) only
+   kicks `process_new_events`, deferred KICK_SECONDS and at most once per process per KICK_SECONDS, so a batch of
+   1,000 events costs one task row; a cxloop event (stored nowhere) travels as an `Occurrence` (plain JSON) in
+   its own task `automation.run_rules`. The request that stored the event never waits for a rule.
 2. `run_rules` tries the active rules on that trigger in order. Each rule's run is stored once per (rule, event):
    the first to insert the row owns it (the unique key), so a re-delivered event, a retried task and the catch-up
    meet on it and nothing runs twice. A rule whose conditions fail is logged as skipped with the reasons; a rule
    that matches and has `stop_processing` ends the pass.
-3. Each action runs on its own: the database actions in a transaction that also writes their outcome into the
-   run (done together or not at all), the webhook outside any transaction with a delivery id stable per run and
-   action, its outcome written after. One failure is recorded and the next action still runs. A process that
-   dies midway leaves a run whose lease expires; the catch-up resumes it and skips the outcomes already written,
-   so only a webhook whose answer was not yet recorded is sent again, with the same X-Cxloop-Delivery.
-4. `catch_up` (worker/schedule.py, every few minutes) reads the customer events stored since its watermark and
-   runs the rules for those that have no run yet: an event committed just before the process died is not lost.
-   Domain events are not stored, so they have no such catch-up (docs/automation.md says so).
+3. A matching rule without a webhook runs whole in one transaction (the run, each action in its own savepoint,
+   the outcome): all or nothing, so a crash leaves no trace and the catch-up runs it again. A rule with a webhook
+   stores its run first (with a lease); each database action then commits with its line of the log, the webhook
+   is called outside any transaction with a delivery id stable per run and action, its outcome written after.
+   One failure is recorded and the next action still runs. A run whose lease passed (its process died) is
+   resumed by the catch-up, skipping the outcomes already written: only a webhook whose answer was not yet
+   recorded is sent again, with the same X-Cxloop-Delivery.
+4. `catch_up` (worker/schedule.py, every 5 minutes) reads the customer events stored since its own, settled
+   watermark and runs the rules for those that have no run yet: an event committed just before the process died
+   is not lost. cxloop's own events are not stored, so they have no such catch-up (docs/automation.md says so).
 
 Changes made by a rule's actions publish events too (a tag publishes customer.updated); those do not trigger
 rules, so two rules cannot feed each other forever. The runner marks the time it acts with a context variable
@@ -112,19 +115,9 @@ class Occurrence:
 
 
 def occurrence_of(event: DomainEvent, now: datetime | None = None) -> Occurrence | None:
-    """The occurrence a bus event stands for, or None when no rule could listen to it."""
+    """The occurrence a cxloop event about a customer stands for, or None when no rule could listen to it.
+    (Customer events are read back from their table instead: see process_new_events.)"""
     now = now or clock.now()
-    if event.name == CUSTOMER_EVENT:
-        data = event.payload()
-        return Occurrence(
-            source=TriggerSource.CUSTOMER_EVENT,
-            type=str(data["type"]),
-            ref=f"customer_event:{data['event_id']}",
-            customer_id=str(data["customer_id"]),
-            occurred_at=str(data["occurred_at"]),
-            received_at=now.isoformat(),
-            properties=dict(data.get("properties") or {}),
-        )
     trigger = DOMAIN_TRIGGERS.get(event.name)
     if trigger is None:
         return None
@@ -375,8 +368,10 @@ def delivery_id(run: RuleRun, index: int) -> str:
     return f"{run.public_id}.{index}"
 
 
-def _do_webhook(run: RuleRun, rule: Rule, index: int, action: dict[str, Any], ctx: Any) -> None:
-    occurrence, customer = ctx
+def _do_webhook(
+    run: RuleRun, rule: Rule, index: int, action: dict[str, Any], occurrence: Occurrence, customer: Customer
+) -> None:
+    """Called outside any transaction; its outcome is written once it answered (or did not)."""
     call = post_signed(
         action["url"],
         webhook_payload(run, rule, occurrence, customer),
@@ -466,7 +461,7 @@ def _perform(run: RuleRun, rule: Rule, occurrence: Occurrence, customer: Custome
             if _recorded(run, index):
                 continue
             if action.get("type") == "webhook":
-                _do_webhook(run, rule, index, action, (occurrence, customer))
+                _do_webhook(run, rule, index, action, occurrence, customer)
             else:
                 # Re-read the customer: an earlier action (a tag) changed it.
                 customer.refresh_from_db()
