@@ -592,6 +592,7 @@ def process_new_events(batches: int = PROCESS_BATCHES) -> dict[str, int]:
     from cxloop.events.models import Event  # read-only: the events module owns the table
 
     counts = {"events": 0, "runs": 0}
+    forget_triggers()  # one query per pass: a rule made a moment ago in a web process counts at once
     types = sorted(t for source, t in trigger_keys() if source == TriggerSource.CUSTOMER_EVENT)
     after = _mark(_FAST_MARK)
     newest = int(Event.objects.order_by("-pk").values_list("pk", flat=True).first() or 0)
@@ -642,6 +643,7 @@ def catch_up(batches: int = CATCH_UP_BATCHES) -> dict[str, int]:
 
     counts = {"events": 0, "runs": 0, "resumed": 0}
     settled_before = clock.now() - CATCH_UP_SETTLE
+    forget_triggers()
     types = sorted(t for source, t in trigger_keys() if source == TriggerSource.CUSTOMER_EVENT)
     after = _mark(_WATERMARK)
     done = not types  # True once every listened event since the mark was read
