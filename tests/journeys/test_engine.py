@@ -446,3 +446,25 @@ def test_a_batch_that_fails_after_sending_rolls_back_and_its_enrolments_send_onc
     assert [messages(who) for who in people] == [["t-hello"]] * 3
     for enrolment in Enrolment.objects.all():
         assert history(enrolment) == [("hello", "entered"), ("hello", "sent"), ("pause", "waiting")]
+
+
+def test_a_goal_already_met_when_the_timer_comes_ends_the_enrolment_before_the_step(templates):
+    from cxloop.customers.services import update_customer
+
+    goal = "goal: {field: tags, operator: contains, value: paid}\n"
+    journey = active_journey(WELCOME.replace("reentry:", goal + "reentry:"))
+    ann = customer()
+    enrolment = _enrol(journey, ann)
+    run(T0)
+    update_customer(SYSTEM, ann, {"tags": ["paid"]})  # no event: the goal is seen when the wait ends
+
+    run(T0 + timedelta(days=2))
+
+    enrolment.refresh_from_db()
+    assert (enrolment.state, enrolment.step, enrolment.exit_reason) == ("goal", "pause", "goal reached")
+    assert history(enrolment)[-1] == ("pause", "goal")
+    assert detail(enrolment, "goal") == {
+        "checks": [{"field": "tags", "operator": "contains", "expected": "paid", "value": ["paid"], "result": True}]
+    }
+    assert messages(ann) == ["t-hello"]
+    assert not JourneyTimer.objects.filter(enrolment=enrolment).exists()
