@@ -348,3 +348,22 @@ def test_enrolling_twice_says_why_not(client, alice, welcome):
     assert f"{customer.public_id} is kept out of welcome: already entered this journey.".encode() in again.content
     assert b"Choose an active journey." in unknown.content
     assert welcome.enrolments.filter(customer=customer).count() == 1
+
+
+def test_enrol_a_customer_from_the_journey_page(client, alice, charlie, welcome):
+    customer = CustomerFactory(name="Eli Fox")
+    client.force_login(charlie.user)
+    assert b'id="enrol"' not in client.get("/journeys/welcome/").content  # analysts do not enrol
+    client.force_login(alice.user)
+
+    enrolled = client.post("/journeys/welcome/enrol/", {"customer": customer.public_id}, follow=True)
+    again = client.post("/journeys/welcome/enrol/", {"customer": customer.public_id})
+    nobody = client.post("/journeys/welcome/enrol/", {"customer": "nobody at all"})
+
+    assert b"Enrolled Eli Fox in Welcome." in enrolled.content
+    assert b"History" in enrolled.content
+    assert again.status_code == 422
+    assert b"already entered this journey" in again.content
+    assert nobody.status_code == 422
+    assert b"No single customer matches" in nobody.content
+    assert welcome.enrolments.filter(customer=customer).count() == 1

@@ -221,6 +221,7 @@ urlpatterns += [
     path(_journey + "status/", journey_views.journey_status, name="journey-status"),
     path(_journey + "edit/", journey_editor_views.journey_edit, name="journey-edit"),
     path(_journey + "dry-run/", journey_editor_views.dry_run, name="journey-dry-run"),
+    path(_journey + "enrol/", journey_views.journey_enrol, name="journey-enrol"),
     path(_journey + "enrolments/<str:enrolment_id>/", journey_views.enrolment_detail, name="journey-enrolment"),
     path(
         _journey + "enrolments/<str:enrolment_id>/remove/",
@@ -236,6 +237,7 @@ urlpatterns += [
     path("automation/new/", automation_views.rule_new, name="automation-rule-new"),
     path("automation/runs/", automation_views.run_list, name="automation-runs"),
     path("automation/runs/<str:run_id>/", automation_views.run_detail, name="automation-run"),
+    path("automation/runs/<str:run_id>/retry/", automation_views.run_retry, name="automation-run-retry"),
     path("automation/<str:rule_id>/", automation_views.rule_detail, name="automation-rule"),
     path("automation/<str:rule_id>/try/", automation_views.rule_try, name="automation-rule-try"),
     path("automation/<str:rule_id>/<slug:action>/", automation_views.rule_action, name="automation-rule-action"),

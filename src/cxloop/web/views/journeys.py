@@ -32,6 +32,7 @@ from cxloop.web import charts
 from cxloop.web.actor import web_actor
 from cxloop.web.forms import apply_errors
 from cxloop.web.responses import staff_view
+from cxloop.web.views.message_templates import find_customer
 
 JOURNEY_PAGE = 50
 ENROLMENT_PAGE = 25
@@ -68,6 +69,10 @@ class EnrolForm(forms.Form):
         kwargs.setdefault("prefix", "enrol")
         super().__init__(*args, **kwargs)
         self.fields["journey"].choices = [(j.key, j.name) for j in journeys]  # type: ignore[attr-defined]
+
+
+class EnrolCustomerForm(forms.Form):
+    customer = forms.CharField(max_length=200, label="Customer", help_text="cus_…, or an exact name, email or phone")
 
 
 class RemoveForm(forms.Form):
@@ -191,7 +196,12 @@ def _enrolment_page(actor: Actor, request: HttpRequest, journey: Journey, versio
 @require_GET
 def journey_detail(request: HttpRequest, key: str) -> HttpResponse:
     actor = web_actor(request)
-    journey = queries.get_journey(actor, key)
+    return _render_journey(request, actor, queries.get_journey(actor, key))
+
+
+def _render_journey(
+    request: HttpRequest, actor: Actor, journey: Journey, enrol_form: EnrolCustomerForm | None = None, status: int = 200
+) -> HttpResponse:
     version = _chosen_version(actor, journey, request.GET.get("version", "").strip())
     number = version.number if version is not None and version != journey.current_version else None
     document = _document(version)
@@ -216,9 +226,11 @@ def journey_detail(request: HttpRequest, key: str) -> HttpResponse:
         "status_badges": STATUS_BADGES,
         "state_badges": STATE_BADGES,
         "can_manage": actor.can(Perm.JOURNEYS_MANAGE) and journey.status != JourneyStatus.ARCHIVED,
+        "enrol_form": enrol_form or EnrolCustomerForm(),
+        "can_enrol": actor.can(Perm.JOURNEYS_ENROL) and journey.status == JourneyStatus.ACTIVE,
         **_enrolment_page(actor, request, journey, number),
     }
-    return render(request, "web/journeys/detail.html", context)
+    return render(request, "web/journeys/detail.html", context, status=status)
 
 
 @staff_view
@@ -240,6 +252,32 @@ def journey_status(request: HttpRequest, key: str) -> HttpResponse:
     else:
         messages.success(request, done.format(name=journey.name))
     return redirect(journey_url(journey))
+
+
+@staff_view
+@require_POST
+def journey_enrol(request: HttpRequest, key: str) -> HttpResponse:
+    """Enrol a customer named by id, name, email or phone (the journey page's "Enrol a customer")."""
+    actor = web_actor(request)
+    journey = queries.get_journey(actor, key)
+    actor.require(Perm.JOURNEYS_ENROL)
+    form = EnrolCustomerForm(request.POST)
+    customer = find_customer(actor, form.data.get("customer", "")) if form.is_valid() else None
+    if form.is_valid() and customer is None:
+        form.add_error("customer", "No single customer matches: give their id (cus_…) or an exact email or phone.")
+    if customer is not None:
+        try:
+            enrolment = services.enrol_manually(actor, journey, customer)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        except (PermissionDeniedError, NotFoundError):
+            raise
+        except CxloopError as exc:
+            form.add_error("customer", exc.message)
+        else:
+            messages.success(request, f"Enrolled {customer.display_name} in {journey.name}.")
+            return redirect(reverse("web:journey-enrolment", args=[journey.key, enrolment.public_id]))
+    return _render_journey(request, actor, journey, enrol_form=form, status=422)
 
 
 # --- one enrolment ------------------------------------------------------------------------------------------------
