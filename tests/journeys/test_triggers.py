@@ -197,3 +197,33 @@ def test_entering_a_segment_enrols_into_its_journeys(db):
     assert subscribers.on_segment_entered("at-risk", [ann.pk], now=NOW) == 0  # entered today already
     assert subscribers.on_segment_entered("loyal", [ann.pk], now=NOW) == 0
     assert Enrolment.objects.count() == 2
+
+
+def test_the_win_back_example_runs_from_the_date_sweep_to_the_owners_case(db, bob):
+    from cxloop.cases.models import Case
+    from cxloop.customers.services import define_attribute
+    from cxloop.journeys import services
+
+    # given: the shipped win-back journey; a customer last active 30 days before, owned by bob, no consent
+    define_attribute(SYSTEM, key="last_active_at", label="Last active", type="date")
+    define_attribute(SYSTEM, key="account_owner", label="Owner", type="text")
+    event_type("session.started")
+    template("win-back-we-miss-you", purpose="marketing")
+    services.activate_journey(SYSTEM, services.install_example(SYSTEM, "win_back"))
+    quiet = customer(attributes={"last_active_at": "2026-01-31", "account_owner": "bob"}, time_zone="Europe/London")
+
+    # when: the sweep at 10:00 London time 30 days later, then the 14 days of the wait
+    assert subscribers.sweep_date_triggers(now=datetime(2026, 3, 2, 10, 0, tzinfo=UTC)) == 1
+    run(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
+    run(datetime(2026, 3, 16, 10, 0, tzinfo=UTC))
+
+    # then
+    enrolment = Enrolment.objects.get()
+    assert [o for _, o in history(enrolment)] == [
+        "entered", "branch", "blocked", "waiting", "timeout", "opened", "done", "exit",
+    ]  # fmt: skip
+    assert EnrolmentStep.objects.get(enrolment=enrolment, outcome="blocked").detail["code"] != ""
+    case = Case.objects.get(customer=quiet)
+    assert (case.subject, case.owner) == ("Customer silent for 44 days", bob.user)
+    assert list(quiet.tags.values_list("name", flat=True)) == ["at-risk"]
+    assert (enrolment.state, enrolment.exit_reason) == ("exited", "handed to the account owner")
