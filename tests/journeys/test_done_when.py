@@ -160,8 +160,11 @@ def _near(actual: datetime, expected: datetime) -> bool:
 
 
 def test_onboarding_by_events_survives_killed_workers_and_sends_each_message_once_on_time(tmp_path):
-    with _shared_database(tmp_path) as database_url:
-        _onboarding(tmp_path, database_url)
+    try:
+        with _shared_database(tmp_path) as database_url:
+            _onboarding(tmp_path, database_url)
+    finally:
+        subscribers.invalidate()  # the event types this test's journey listened to are no other test's
 
 
 def _setup() -> None:
