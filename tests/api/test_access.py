@@ -391,6 +391,27 @@ def _automation_run(world: World, member: Member) -> dict[str, Any]:
     return {"run_id": run.public_id}
 
 
+def _automation_failed_run(world: World, member: Member) -> dict[str, Any]:
+    """A failed run of "Tag new cases" (its webhook found nobody), for the retry."""
+    from cxloop.automation.models import Rule as AutomationRule
+    from cxloop.automation.models import RuleRun
+
+    _automation_rule(world, member)
+    run, _ = RuleRun.objects.get_or_create(
+        rule=AutomationRule.objects.get(name="Tag new cases"),
+        event_ref=f"case.opened:failed-{member.user.pk}",
+        defaults={
+            "trigger_type": "case.opened",
+            "customer": world["customer"],
+            "status": "failed",
+            "at": clock.now(),
+            "finished_at": clock.now(),
+            "outcomes": [{"index": 0, "type": "tag", "status": "failed", "error": "x", "detail": {}}],
+        },
+    )
+    return {"run_id": run.public_id}
+
+
 ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/customers"): Rule(frozenset({Perm.CUSTOMERS_VIEW})),
     ("POST", "/api/v1/customers"): Rule(frozenset({Perm.CUSTOMERS_EDIT}), body=lambda w: {"name": "New"}),
@@ -894,6 +915,9 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/api/v1/automation/runs"): Rule(frozenset({Perm.JOURNEYS_VIEW})),
     ("GET", "/api/v1/automation/runs/{run_id}"): Rule(frozenset({Perm.JOURNEYS_VIEW}), _automation_run),
+    ("POST", "/api/v1/automation/runs/{run_id}/retry"): Rule(
+        frozenset({Perm.JOURNEYS_VIEW, Perm.JOURNEYS_MANAGE}), _automation_failed_run
+    ),
 }
 
 

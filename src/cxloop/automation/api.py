@@ -143,3 +143,14 @@ def list_runs(request: HttpRequest, filters: Query[RunFilter]) -> RunPage:
 @router.get("/automation/runs/{run_id}", response=RunOut, summary="One run: why it matched and each action's outcome")
 def get_run(request: HttpRequest, run_id: str) -> RunOut:
     return RunOut.of(queries.get_run(actor_of(request), run_id))
+
+
+@router.post(
+    "/automation/runs/{run_id}/retry",
+    response=RunOut,
+    summary="Run the failed actions of a run again (the worker does it; a webhook keeps its delivery id)",
+)
+def retry_run(request: HttpRequest, run_id: str) -> RunOut:
+    actor = actor_of(request)
+    services.retry_run(actor, queries.get_run(actor, run_id))
+    return RunOut.of(queries.get_run(actor, run_id))

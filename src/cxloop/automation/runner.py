@@ -502,6 +502,15 @@ def resume_interrupted(limit: int = 200) -> int:
     return resumed
 
 
+def resume_run(run_id: int) -> RuleRun | None:
+    """Finish one unfinished run whose lease passed (a retry asked for it); None when another worker has it."""
+    run = RuleRun.objects.select_related("rule", "customer").filter(pk=run_id, finished_at__isnull=True).first()
+    if run is None or run.customer is None or not _take_over(run):
+        return None
+    _perform(run, run.rule, _occurrence_of_run(run), run.customer)
+    return run
+
+
 def _occurrence_of_run(run: RuleRun) -> Occurrence:
     """The occurrence a stored run was for, from what the run kept of it."""
     assert run.customer is not None

@@ -9,6 +9,7 @@ runner.CACHE_SECONDS).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,13 +20,16 @@ from django.db.models import Max
 from cxloop.accounts import queries as account_queries
 from cxloop.automation import conditions, definitions, runner
 from cxloop.automation.events import RuleChanged
-from cxloop.automation.models import Rule
+from cxloop.automation.models import Rule, RuleRun, RunStatus
+from cxloop.core import clock
 from cxloop.core.actor import Actor
-from cxloop.core.errors import ValidationError
+from cxloop.core.errors import ConflictError, ValidationError
 from cxloop.core.permissions import Perm
 from cxloop.events import queries as event_queries
 from cxloop.events.bus import publish
 from cxloop.privacy.services import record_audit
+
+logger = logging.getLogger(__name__)
 
 NAME_MAX = 200
 DESCRIPTION_MAX = 2000
@@ -263,3 +267,43 @@ def move_rule(actor: Actor, rule: Rule, offset: int) -> list[Rule]:
         target = max(0, min(len(order) - 1, index + offset))
         order.insert(target, order.pop(index))
         return reorder_rules(actor, order)
+
+
+@transaction.atomic
+def retry_run(actor: Actor, run: RuleRun) -> RuleRun:
+    """Run the failed actions of a finished run again (fixed the receiver, reactivated the user): their outcomes
+    are cleared and the worker performs them as a resumed run, a webhook with its same delivery id. The audit
+    entry keeps the failures. Refused when nothing failed, or when the rule changed since (its actions might no
+    longer be the ones the run's outcomes number)."""
+    actor.require(Perm.JOURNEYS_MANAGE)
+    run = RuleRun.objects.select_for_update().select_related("rule").get(pk=run.pk)
+    if run.status not in (RunStatus.FAILED, RunStatus.PARTIALLY):
+        raise ConflictError("Only a failed or partly failed run can be retried.", code="run_not_failed")
+    if run.rule.updated_at > run.at:
+        raise ConflictError("The rule changed since this run; its actions may not be the same.", code="rule_changed")
+    failed = [o for o in run.outcomes if o.get("status") == "failed"]
+    before = {"status": run.status, "failed": failed}
+    run.outcomes = [o for o in run.outcomes if o.get("status") != "failed"]
+    run.status, run.finished_at, run.lease_until = RunStatus.MATCHED, None, clock.now()
+    run.save(update_fields=["outcomes", "status", "finished_at", "lease_until", "updated_at"])
+    record_audit(
+        actor,
+        "automation_run.retried",
+        object_type="automation_run",
+        object_id=run.public_id,
+        summary=f"Rule {run.rule.name!r}: {len(failed)} failed action(s) retried",
+        before=before,
+        after={"status": run.status},
+    )
+    run_pk = run.pk
+
+    def enqueue() -> None:
+        from cxloop.automation import tasks
+
+        try:
+            tasks.resume_run.enqueue(run_pk)
+        except Exception:  # the catch-up resumes a run whose lease passed
+            logger.exception("could not enqueue the retry of run %s", run_pk)
+
+    transaction.on_commit(enqueue)
+    return run

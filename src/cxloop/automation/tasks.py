@@ -27,6 +27,16 @@ def process_new_events() -> dict[str, int]:
 
 
 @task()
+def resume_run(run_id: int) -> str:
+    """automation.resume_run: run again the actions a retry cleared (runner.resume_run). Idempotent: the run is
+    claimed by its lease, and actions with an outcome are not done again."""
+    from cxloop.automation import runner
+
+    run = runner.resume_run(run_id)
+    return run.status if run is not None else "not resumed"
+
+
+@task()
 def catch_up() -> dict[str, int]:
     """automation.catch_up (every few minutes): customer events stored without a run (the process died after the
     commit, or the queue lost the task) and runs interrupted midway. Idempotent as run_rules."""

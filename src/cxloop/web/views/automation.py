@@ -378,7 +378,8 @@ def run_list(request: HttpRequest) -> HttpResponse:
 @staff_view
 @require_GET
 def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
-    run = queries.get_run(web_actor(request), run_id)
+    actor = web_actor(request)
+    run = queries.get_run(actor, run_id)
     return render(
         request,
         "web/automation/run.html",
@@ -387,5 +388,23 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
             "event_json": _pretty(run.event_data or {}),
             "status_badges": STATUS_BADGES,
             "automation_tab": "runs",
+            "can_retry": actor.can(Perm.JOURNEYS_MANAGE) and run.status in (RunStatus.FAILED, RunStatus.PARTIALLY),
         },
     )
+
+
+@staff_view
+@require_POST
+def run_retry(request: HttpRequest, run_id: str) -> HttpResponse:
+    """Run the failed actions again; a refusal (nothing failed, the rule changed) comes back as a message."""
+    actor = web_actor(request)
+    run = queries.get_run(actor, run_id)
+    try:
+        services.retry_run(actor, run)
+    except (PermissionDeniedError, NotFoundError):
+        raise
+    except CxloopError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "The failed actions will run again in a moment.")
+    return redirect(reverse("web:automation-run", args=[run.public_id]))
