@@ -146,7 +146,7 @@ def test_the_editor_checks_and_lists_each_problem_by_path_keeping_the_text(clien
 
     assert response.status_code == 422
     problems = response.content.decode().split('id="problems"')[1].split("</div>")[0]
-    assert "steps[1].next</span>: no step has the id &#x27;gone&#x27;" in problems
+    assert 'line 17</span> <span class="mono">steps[1].next</span>: no step has the id &#x27;gone&#x27;' in problems
     assert "next: gone" in response.content.decode()  # the text as typed
     assert JourneyVersion.objects.filter(journey=welcome).count() == 1
 
@@ -367,3 +367,25 @@ def test_enrol_a_customer_from_the_journey_page(client, alice, charlie, welcome)
     assert nobody.status_code == 422
     assert b"No single customer matches" in nobody.content
     assert welcome.enrolments.filter(customer=customer).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (simple_source().replace("kind: wait", "kind: sleep"), [("steps[1].kind", 15)]),
+        (simple_source().replace("  event: account.created\n", ""), [("trigger.event", 4)]),
+        ("key: [1,\n", [("document", None)]),
+        ("[" * 3000 + "]" * 3000, [("document", None)]),
+    ],
+)
+def test_each_problem_comes_with_its_line(client, bob, welcome, source, expected):
+    client.force_login(bob.user)
+
+    response = client.post("/journeys/welcome/edit/", {"source": source, "syntax": "yaml", "action": "check"})
+
+    assert response.status_code == 422
+    items = re.findall(
+        r'<li>(?:<span class="muted small">line (\d+)</span> )?<span class="mono">([^<]+)</span>',
+        response.content.decode().split('id="problems"')[1].split("</div>")[0],
+    )
+    assert [(path, int(line) if line else None) for line, path in items] == expected

@@ -9,9 +9,11 @@ draft in the browser (app.js's data-draft) until a save succeeds.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
+import yaml
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -37,6 +39,7 @@ from cxloop.web.views.message_templates import find_customer
 # The session remembers, across the redirect after a save, whose draft the editor must forget.
 DRAFT_CLEAR_SESSION_KEY = "cx_journey_draft_clear"
 NEW_DRAFT = "cx-draft:journey:new"
+MAX_LOCATE = 200_000  # characters: longer texts list their problems without line numbers
 
 
 class SourceForm(forms.Form):
@@ -101,6 +104,39 @@ def _draft_key(journey: Journey | None, example: str = "") -> str:
     return f"{NEW_DRAFT}:{example}" if example in example_names() else NEW_DRAFT
 
 
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _line_of(root: yaml.Node | None, path: str) -> int | None:
+    """The line (from 1) of the text where `path` is, or of the nearest part that exists (a missing field: the
+    field that holds the object lacking it); None for the whole document or text that is not YAML/JSON."""
+    if root is None or path in ("", "document"):
+        return None
+    node, line = root, int(root.start_mark.line)
+    for name, index in _PATH_PART.findall(path):
+        if name and isinstance(node, yaml.MappingNode):
+            pair = next(((key, value) for key, value in node.value if getattr(key, "value", None) == name), None)
+            if pair is None:
+                break
+            node, line = pair[1], int(pair[0].start_mark.line)
+        elif index and isinstance(node, yaml.SequenceNode) and int(index) < len(node.value):
+            node = node.value[int(index)]
+            line = int(node.start_mark.line)
+        else:
+            break
+    return line + 1
+
+
+def _located(source: str, problems: dict[str, str]) -> list[tuple[str, str, int | None]]:
+    """Each problem with the line it is on, in the order of the text (then by path)."""
+    try:
+        root = yaml.compose(source, Loader=yaml.SafeLoader) if problems and len(source) <= MAX_LOCATE else None
+    except (yaml.YAMLError, RecursionError):  # not YAML (the parser said why) or nested past Python's stack
+        root = None
+    found = [(path, reason, _line_of(root, path)) for path, reason in problems.items()]
+    return sorted(found, key=lambda item: (item[2] or 0, item[0]))
+
+
 def _check(form: SourceForm) -> tuple[JourneyDocument | None, dict[str, str]]:
     """The checked document, or each problem by path (the form's own errors under "syntax"/"note")."""
     try:
@@ -123,7 +159,7 @@ def _render_editor(
         "example": example,
         "journey": journey,
         "form": form,
-        "problems": sorted((problems or {}).items()),
+        "problems": _located(form.data.get("source", "") if form.is_bound else "", problems or {}),
         "checked": checked,
         "preview": journey_diagram(checked, diagram_id="draft-diagram") if checked else "",
         "examples": [(name, load_example(name)) for name in example_names()],
