@@ -15,6 +15,7 @@ from cxloop.core.actor import Actor
 from cxloop.customers import services as customer_services
 from cxloop.events import services
 from cxloop.events.models import Event, EventType
+from cxloop.events.schemas import EventBatchOut
 from cxloop.events.types import EventTypeInput
 from cxloop.privacy.models import AuditEntry
 from tests.customers.factories import CustomerFactory
@@ -95,6 +96,9 @@ def test_a_batch_stores_the_valid_events_and_reports_each_bad_one_with_its_path(
     body = response.json()
     assert (body["stored"], body["duplicates"], body["failed"]) == (2, 0, 7)
     assert [r["status"] for r in body["results"]] == ["stored"] + ["error"] * 7 + ["stored"]
+    # The handler renders the body itself; it is exactly the documented EventBatchOut, key order included.
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    assert json.dumps(EventBatchOut.model_validate(body).model_dump()) == response.content.decode()
     errors = {r["index"]: r["error"] for r in body["results"] if r["error"]}
     assert errors[1]["code"] == "unknown_event_type"
     assert errors[1]["fields"] == {"type": "is not a registered, active event type"}

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Body, Query, Router, Status
 from pydantic import ValidationError as PydanticValidationError
 
@@ -17,12 +18,10 @@ from cxloop.events import queries, services
 from cxloop.events.schemas import (
     EventBatchIn,
     EventBatchOut,
-    EventError,
     EventFilter,
     EventIn,
     EventOut,
     EventPage,
-    EventResultOut,
     EventTypeIn,
     EventTypeOut,
     EventTypeUpdate,
@@ -96,28 +95,33 @@ def _parse(raw: Any) -> EventInput | ValidationError:
     )
 
 
-def _out(index: int, result: services.EventResult | None, error: ValidationError | None = None) -> EventResultOut:
+def _out(index: int, result: services.EventResult | None, error: ValidationError | None = None) -> dict[str, Any]:
+    """One result, shaped as EventResultOut (the same keys in the same order).
+
+    A plain dict, rendered with the batch by one json.dumps: building and dumping 1,000 pydantic models cost a
+    tenth of the request's CPU time (bench/events.py); every value here is already a str, int, bool or None.
+    """
     failure = error or (result.error if result is not None else None)
     if failure is not None or result is None:
         assert failure is not None
-        return EventResultOut(
-            index=index,
-            status="error",
-            event=None,
-            customer=None,
-            customer_created=False,
-            interaction=None,
-            error=EventError(code=failure.code, message=failure.message, fields=failure.fields),
-        )
-    return EventResultOut(
-        index=index,
-        status=result.status,
-        event=result.event_public_id or None,
-        customer=result.customer_id or None,
-        customer_created=result.customer_created,
-        interaction=result.interaction_id or None,
-        error=None,
-    )
+        return {
+            "index": index,
+            "status": "error",
+            "event": None,
+            "customer": None,
+            "customer_created": False,
+            "interaction": None,
+            "error": {"code": failure.code, "message": failure.message, "fields": dict(failure.fields)},
+        }
+    return {
+        "index": index,
+        "status": result.status,
+        "event": result.event_public_id or None,
+        "customer": result.customer_id or None,
+        "customer_created": result.customer_created,
+        "interaction": result.interaction_id or None,
+        "error": None,
+    }
 
 
 @router.post(
@@ -126,7 +130,7 @@ def _out(index: int, result: services.EventResult | None, error: ValidationError
     summary="Send customer events",
     openapi_extra=events_request_body(),
 )
-def ingest_events(request: HttpRequest, payload: Body[dict[str, Any]]) -> Status[Any]:
+def ingest_events(request: HttpRequest, payload: Body[dict[str, Any]]) -> HttpResponse:
     """One event (the body is the event) or a batch ({"events": [...]}, up to 1,000). Each event gets a result:
     "stored", "duplicate" or "error" with the path of each bad field; the valid ones are stored either way.
     201 when the body was one event and it was stored, 200 otherwise."""
@@ -146,16 +150,21 @@ def ingest_events(request: HttpRequest, payload: Body[dict[str, Any]]) -> Status
         _out(index, by_index.get(index), p if isinstance(p, ValidationError) else None)
         for index, p in enumerate(parsed)
     ]
-    body = EventBatchOut(
-        stored=sum(o.status == "stored" for o in outs),
-        duplicates=sum(o.status == "duplicate" for o in outs),
-        failed=sum(o.status == "error" for o in outs),
-        results=outs,
+    if single and outs[0]["error"] is not None:
+        error = outs[0]["error"]
+        raise ValidationError(error["message"], fields=error["fields"], code=error["code"])
+    stored = sum(o["status"] == "stored" for o in outs)
+    body = {
+        "stored": stored,
+        "duplicates": sum(o["status"] == "duplicate" for o in outs),
+        "failed": sum(o["status"] == "error" for o in outs),
+        "results": outs,
+    }
+    # EventBatchOut's shape, rendered as ninja's JSON renderer would (json.dumps, the same content type),
+    # without validating and dumping it again: see _out.
+    return HttpResponse(
+        json.dumps(body), status=201 if single and stored else 200, content_type="application/json; charset=utf-8"
     )
-    if single and outs[0].error is not None:
-        error = outs[0].error
-        raise ValidationError(error.message, fields=error.fields, code=error.code)
-    return Status(201 if single and body.stored else 200, body)
 
 
 @router.get("/events/{event_id}", response=EventOut, summary="A stored customer event")
