@@ -5,6 +5,7 @@ both the snippet's anonymous id and the signed email; a reload keeps the same an
 
 from __future__ import annotations
 
+import importlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -74,7 +75,15 @@ def shop(live_server) -> Iterator[str]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def shop_page(browser, shop: str, settings) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+def page_viewed_type(live_server) -> None:  # type: ignore[no-untyped-def]
+    """The type comes from a data migration, which an earlier live-server test's flush has emptied: restore it."""
+    from django.apps import apps
+
+    importlib.import_module("cxloop.events.migrations.0002_page_viewed_type").register(apps, None)
+
+
+@pytest.fixture
+def shop_page(browser, shop: str, settings, page_viewed_type: None) -> Iterator[Any]:  # type: ignore[no-untyped-def]
     settings.CXLOOP_TRACKING_SECRET = SECRET
     settings.CXLOOP_TRACKING_ORIGINS = [shop]
     settings.CXLOOP_TRACKING_PER_MINUTE = 100
