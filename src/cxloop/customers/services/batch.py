@@ -34,6 +34,7 @@ from cxloop.core.bulk import (
     collector_paused,
     insert_groups,
     load_objects,
+    loaded_objects,
     new_object,
     select_values,
     update_rows,
@@ -146,6 +147,7 @@ _IDENTITY_FIELDS = [
     "is_verified",
     "source",
 ]
+_KIND, _NETWORK, _VALUE = (_IDENTITY_FIELDS.index(name) for name in ("kind", "network", "value"))
 _CUSTOMER_FIELDS = ["id", "public_id", "name", "search_name", "country", "status", "merged_into_id"]
 
 
@@ -195,14 +197,16 @@ class _Batch:
         Called again after a request went through resolve_customer, it refreshes what that request changed
         (identities attached, a name filled) in the customers already known, keeping their objects.
         """
-        by_group: dict[tuple[str, str], set[str]] = {}
-        for request in requests:
-            for item in request.canonical:
-                by_group.setdefault((item.kind, item.network), set()).add(item.value)
+        wanted = {_key(item) for request in requests for item in request.canonical}
         rows: dict[int, Identity] = {}
-        for (kind, network), values in by_group.items():
-            for chunk in _chunks(sorted(values)):
-                rows.update((i.pk, i) for i in _identities(kind=kind, network=network, value__in=chunk))
+        # One IN list over the values of every kind and network (the value index), not one per (kind, network):
+        # fewer round trips, which is most of this read's cost on PostgreSQL. A row of another kind or network
+        # holding the same value is dropped here, so `rows` is exactly the identities of the wanted keys.
+        using = router.db_for_read(Identity)
+        for chunk in _chunks(sorted({value for _, _, value in wanted})):
+            selected = select_values(Identity, _IDENTITY_FIELDS, value__in=chunk)
+            hits = [row for row in selected if (row[_KIND], row[_NETWORK], row[_VALUE]) in wanted]
+            rows.update((i.pk, i) for i in loaded_objects(Identity, _IDENTITY_FIELDS, hits, using=using))
         found = {(i.kind, i.network, i.value) for i in rows.values()}
         loose_keys = sorted(
             {
