@@ -219,23 +219,21 @@ def _json_path(parts: Sequence[str | int]) -> str:
 
 
 def _identities(ref: CustomerRef) -> list[IdentityInput]:
-    given = [
-        (IdentityKind.EMAIL, ref.email, None),
-        (IdentityKind.PHONE, ref.phone, ref.region),
-        (IdentityKind.EXTERNAL, ref.external_id, None),
-        (IdentityKind.ANONYMOUS, ref.anonymous_id, None),
-    ]
-    return [
-        IdentityInput(
-            kind=kind,
-            value=value,
-            region=region,
-            network=ref.network or None if kind == IdentityKind.EXTERNAL else None,
-            source=_SOURCE,
+    """The identities the sender gave, in a fixed order (e-mail, phone, external id, anonymous id)."""
+    identities: list[IdentityInput] = []
+    if ref.email:
+        identities.append(IdentityInput(kind=IdentityKind.EMAIL, value=ref.email, source=_SOURCE))
+    if ref.phone:
+        identities.append(IdentityInput(kind=IdentityKind.PHONE, value=ref.phone, region=ref.region, source=_SOURCE))
+    if ref.external_id:
+        identities.append(
+            IdentityInput(
+                kind=IdentityKind.EXTERNAL, value=ref.external_id, network=ref.network or None, source=_SOURCE
+            )
         )
-        for kind, value, region in given
-        if value
-    ]
+    if ref.anonymous_id:
+        identities.append(IdentityInput(kind=IdentityKind.ANONYMOUS, value=ref.anonymous_id, source=_SOURCE))
+    return identities
 
 
 def _property_errors(event_type: EventType, properties: dict[str, Any]) -> dict[str, str]:
