@@ -169,3 +169,11 @@ def test_agents_read_rules_but_cannot_change_them(api, alice):  # type: ignore[n
     ]
     assert refused.status_code == 403
     assert LoopRule.objects.count() == 3
+
+
+def test_metrics_periods_in_any_offset_or_at_the_edge_of_time_are_answered(api, bob):  # type: ignore[no-untyped-def]
+    far_offset = api.get("/feedback/loops/metrics?until=0750-05-22T18:58:04-23:37", bob)
+    year_one = api.get("/feedback/loops/metrics?until=0001-01-02T00:00:00Z", bob)
+
+    assert (far_offset.status_code, far_offset.json()["opened"]) == (200, 0)
+    assert (year_one.status_code, year_one.json()["error"]["fields"]) == (422, {"until": clock.OUT_OF_RANGE})

@@ -62,8 +62,14 @@ def list_loops(request: HttpRequest, filters: Query[LoopFilter]) -> LoopPage:
     summary="Closed within X hours, median hours to contact and to close, open follow-ups by owner and age",
 )
 def loop_metrics(request: HttpRequest, filters: Query[MetricsFilter]) -> LoopMetricsOut:
-    until = filters.until or clock.now()
-    since = filters.since or until - timedelta(days=METRICS_DEFAULT_DAYS)
+    # In UTC first: PostgreSQL refuses offsets past ±15:59 that ISO 8601 allows (a 500 the fuzzer found).
+    until = clock.storable_utc(filters.until, "until") or clock.now()
+    since = clock.storable_utc(filters.since, "since")
+    if since is None:
+        try:
+            since = until - timedelta(days=METRICS_DEFAULT_DAYS)
+        except OverflowError:
+            raise ValidationError("That period starts before year 1.", fields={"until": clock.OUT_OF_RANGE}) from None
     metrics = loop_queries.loop_metrics(actor_of(request), since=since, until=until, within_hours=filters.within_hours)
     return LoopMetricsOut.of(metrics)
 
