@@ -194,3 +194,9 @@ def test_trying_a_rule_writes_nothing_and_says_why(api, charlie, make_rule, cust
     }
     assert nobody.status_code == 404
     assert (RuleRun.objects.count(), customer.tags.count()) == (0, 1)
+
+
+def test_runs_in_a_period_given_in_any_offset_iso_8601_allows(api, charlie):  # type: ignore[no-untyped-def]
+    response = api.get("/automation/runs?until=0750-05-22T18:58:04-23:37", charlie)
+
+    assert (response.status_code, response.json()["items"]) == (200, [])

@@ -307,3 +307,11 @@ def test_a_schema_holding_nan_is_refused_with_its_path(client, ada):
     assert response.status_code == 422
     assert list(response.json()["error"]["fields"]) == ["properties_schema.properties.x.minimum"]
     assert not EventType.objects.filter(key="a.b").exists()
+
+
+def test_a_period_in_any_offset_iso_8601_allows_is_answered(api, alice, purchase):
+    customer = CustomerFactory()
+
+    far = api.get(f"/customers/{customer.public_id}/events", alice, QUERY_STRING="since=0750-05-22T18:58:04-23:37")
+
+    assert (far.status_code, far.json()["items"]) == (200, [])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -63,6 +63,10 @@ def _check(filters: RunFilters) -> None:
 
 def runs(actor: Actor, filters: RunFilters) -> QuerySet[RuleRun]:
     actor.require(Perm.JOURNEYS_VIEW)
+    # In UTC first: PostgreSQL refuses offsets past ±15:59 that ISO 8601 allows.
+    filters = replace(
+        filters, since=clock.storable_utc(filters.since, "since"), until=clock.storable_utc(filters.until, "until")
+    )
     _check(filters)
     qs = RuleRun.objects.select_related("rule", "customer")
     if filters.rule:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.db.models import Count, Q, QuerySet
 
+from cxloop.core import clock
 from cxloop.core.actor import Actor
 from cxloop.core.errors import NotFoundError
 from cxloop.core.permissions import Perm
@@ -51,6 +52,8 @@ def customer_events(
     keys = [k.strip() for k in type_key.split(",") if k.strip()]
     if keys:
         qs = qs.filter(event_type__key__in=keys)
+    # In UTC first: PostgreSQL refuses offsets past ±15:59 that ISO 8601 allows.
+    since, until = clock.storable_utc(since, "since"), clock.storable_utc(until, "until")
     if since is not None:
         qs = qs.filter(occurred_at__gte=since)
     if until is not None:
