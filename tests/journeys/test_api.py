@@ -266,3 +266,30 @@ def test_the_list_costs_the_same_for_more_journeys(api, charlie, django_assert_m
         body = api.get("/journeys", charlie).json()
 
     assert [j["entered"] for j in body["items"]] == [1, 1, 1, 1, 1]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"start": "9999-12-31T23:00:00Z"}, "start"),
+        ({"start": "0001-01-01T00:00:00Z"}, "start"),
+        ({"events": [{"type": "product.used", "at": "9999-12-31T23:00:00Z"}]}, "events[0].at"),
+    ],
+)
+def test_dry_run_refuses_a_time_out_of_reach_with_its_field(api, charlie, body, field):
+    make_journey("welcome", status="active")
+
+    response = api.post("/journeys/welcome/dry-run", charlie, {"customer": CustomerFactory().public_id, **body})
+
+    assert response.status_code == 422, response.content
+    assert list(response.json()["error"]["fields"]) == [field]
+
+
+def test_dry_run_takes_a_start_in_any_offset_iso_8601_allows(api, charlie):
+    make_journey("welcome", status="active")
+    body = {"customer": CustomerFactory().public_id, "start": "2026-03-02T09:00:00+23:59"}
+
+    response = api.post("/journeys/welcome/dry-run", charlie, body)
+
+    assert response.status_code == 200, response.content
+    assert response.json()["started_at"] == "2026-03-01T09:01:00Z"

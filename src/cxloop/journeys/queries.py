@@ -215,9 +215,32 @@ def dry_run_journey(
         document = document_of(journey.current_version)
     else:
         raise ValidationError("The journey has no document yet.", fields={"source": "required"})
-    begin = start or clock.now()
+    now = clock.now()
+    begin = _imaginable(start, "start", now) or now
     imagined = [
-        DryRunEvent(type=str(e["type"]), at=e.get("at") or begin, properties=dict(e.get("properties") or {}))
-        for e in events
+        DryRunEvent(
+            type=str(e["type"]),
+            at=_imaginable(e.get("at"), f"events[{n}].at", now) or begin,
+            properties=dict(e.get("properties") or {}),
+        )
+        for n, e in enumerate(events)
     ]
-    return dry_run(document, customer, events=imagined, start=begin)
+    try:
+        return dry_run(document, customer, events=imagined, start=begin)
+    except OverflowError:  # waits that add up past the year 9999
+        raise ValidationError(
+            "The path runs past the year 9999.", fields={"start": "choose an earlier start"}
+        ) from None
+
+
+DRY_RUN_YEARS = 50
+
+
+def _imaginable(moment: datetime | None, field: str, now: datetime) -> datetime | None:
+    """A dry run's time in UTC, within DRY_RUN_YEARS of now: further out, a path's waits leave the calendar."""
+    moment = clock.storable_utc(moment, field)
+    if moment is not None and abs((moment - now).days) > DRY_RUN_YEARS * 366:
+        raise ValidationError(
+            "That time is too far away.", fields={field: f"must be within {DRY_RUN_YEARS} years of now"}
+        )
+    return moment
