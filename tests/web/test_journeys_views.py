@@ -389,3 +389,13 @@ def test_each_problem_comes_with_its_line(client, bob, welcome, source, expected
         response.content.decode().split('id="problems"')[1].split("</div>")[0],
     )
     assert [(path, int(line) if line else None) for line, path in items] == expected
+
+
+def test_a_journey_without_a_goal_shows_no_conversion(client, charlie):
+    make_journey("no-goal", status="active")
+    client.force_login(charlie.user)
+
+    html = client.get("/journeys/no-goal/").content.decode()
+
+    assert 'id="figure-goal">–<' in html
+    assert "figure-conversion" not in html
