@@ -13,7 +13,7 @@ def test_diagram_has_a_box_per_step_and_an_arrow_per_edge():
     assert svg.count('class="journey-edge"') == 7  # 2 from the branch, 2 from the wait, 3 single
     assert 'role="img"' in svg
     assert '<title id="wb-title">Win-back: journey diagram</title>' in svg
-    assert "Starts on 30 days after the date in last_active_at at the step still_away; 7 steps." in svg
+    assert "Starts on 30 days with no activity at the step still_away; 7 steps." in svg
     assert ">active again</text>" in svg
     assert ">otherwise</text>" in svg
     assert ">timeout</text>" in svg
@@ -64,7 +64,7 @@ def test_outline_reads_the_graph_in_words():
 
     text = outline(document, counts={"we_miss_you": 3})
 
-    assert "Win-back starts on 30 days after the date in last_active_at." in text
+    assert "Win-back starts on 30 days with no activity." in text
     assert "still_away: Branch, 0 in step. active again → back; otherwise → we_miss_you." in text
     assert "we_miss_you: Send message (email: win-back-we-miss-you), 3 in step. then wait_return." in text
     assert "gone_quiet: Exit (handed to the account owner), 0 in step. the customer leaves the journey." in text

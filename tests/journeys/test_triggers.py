@@ -4,6 +4,7 @@ segments."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -204,13 +205,13 @@ def test_the_win_back_example_runs_from_the_date_sweep_to_the_owners_case(db, bo
     from cxloop.customers.services import define_attribute
     from cxloop.journeys import services
 
-    # given: the shipped win-back journey; a customer last active 30 days before, owned by bob, no consent
-    define_attribute(SYSTEM, key="last_active_at", label="Last active", type="date")
+    # given: the shipped win-back journey; a customer whose last email came 30 days before, owned by bob, no consent
     define_attribute(SYSTEM, key="account_owner", label="Owner", type="text")
     event_type("session.started")
     template("win-back-we-miss-you", purpose="marketing")
     services.activate_journey(SYSTEM, services.install_example(SYSTEM, "win_back"))
-    quiet = customer(attributes={"last_active_at": "2026-01-31", "account_owner": "bob"}, time_zone="Europe/London")
+    quiet = customer(attributes={"account_owner": "bob"}, time_zone="Europe/London")
+    inbound(quiet, datetime(2026, 1, 31, 15, 0, tzinfo=UTC))
 
     # when: the sweep at 10:00 London time 30 days later, then the 14 days of the wait
     assert subscribers.sweep_date_triggers(now=datetime(2026, 3, 2, 10, 0, tzinfo=UTC)) == 1
@@ -227,3 +228,66 @@ def test_the_win_back_example_runs_from_the_date_sweep_to_the_owners_case(db, bo
     assert (case.subject, case.owner) == ("Customer silent for 44 days", bob.user)
     assert list(quiet.tags.values_list("name", flat=True)) == ["at-risk"]
     assert (enrolment.state, enrolment.exit_reason) == ("exited", "handed to the account owner")
+
+
+def inbound(who: Any, at: datetime, channel: str = "email") -> None:
+    from cxloop.interactions.services import record_interaction
+    from cxloop.interactions.types import InteractionInput
+
+    record_interaction(SYSTEM, who, InteractionInput(channel=channel, direction="inbound", occurred_at=at, body="hi"))
+
+
+SILENT = """
+key: silent
+name: Silent
+trigger:
+  kind: date_attribute
+  attribute: activity.last
+  offset: {duration: 30 days, direction: after}
+  time_of_day: "10:00"
+reentry: {policy: always}
+steps:
+  - {id: bye, kind: exit}
+"""
+
+
+def test_a_customer_silent_for_exactly_the_days_is_enrolled_once_from_their_real_activity(db):
+    from cxloop.interactions.services import record_interaction
+    from cxloop.interactions.types import InteractionInput
+
+    journey = active_journey(SILENT)
+    event_type("session.started")
+    # given: one silent since an inbound email on 31 January; one who wrote since; one with an event since;
+    # one whose only contact was our own outbound email; one silent for 31 days
+    silent = customer("Silent", email="silent@example.com", time_zone="Europe/London")
+    inbound(silent, datetime(2026, 1, 31, 15, 0, tzinfo=UTC))
+    wrote = customer("Wrote", email="wrote@example.com")
+    inbound(wrote, datetime(2026, 1, 31, 15, 0, tzinfo=UTC))
+    inbound(wrote, datetime(2026, 2, 20, 9, 0, tzinfo=UTC), channel="sms")
+    acted = customer("Acted", email="acted@example.com")
+    inbound(acted, datetime(2026, 1, 31, 15, 0, tzinfo=UTC))
+    with mock.patch.object(clock, "now", return_value=datetime(2026, 2, 25, 12, 0, tzinfo=UTC)):
+        event_services.ingest_events(
+            SYSTEM,
+            [
+                EventInput(
+                    "e-acted", "session.started", CustomerRef(id=acted.public_id), occurred_at=NOW - timedelta(days=5)
+                )
+            ],
+        )
+    told = customer("Told", email="told@example.com")
+    record_interaction(
+        SYSTEM,
+        told,
+        InteractionInput(channel="email", direction="outbound", occurred_at=NOW - timedelta(days=30), body="hello"),
+    )
+    older = customer("Older", email="older@example.com")
+    inbound(older, datetime(2026, 1, 28, 15, 0, tzinfo=UTC))
+
+    before = subscribers.sweep_date_triggers(now=datetime(2026, 3, 2, 9, 59, tzinfo=UTC))
+    at_ten = subscribers.sweep_date_triggers(now=datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
+    again = subscribers.sweep_date_triggers(now=datetime(2026, 3, 2, 11, 0, tzinfo=UTC))
+
+    assert (before, at_ten, again) == (0, 1, 0)
+    enrolment = Enrolment.objects.get(journey=journey)
+    assert (enrolment.customer_id, enrolment.trigger_ref) == (silent.pk, "inactive:2026-01-31")

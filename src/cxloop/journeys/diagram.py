@@ -99,6 +99,8 @@ def trigger_text(document: JourneyDocument) -> str:
         return f"entering the segment {trigger.segment}"
     if isinstance(trigger, DateAttributeTrigger):
         seconds = trigger.offset.total_seconds()
+        if trigger.attribute == "activity.last":
+            return f"{_human_duration(abs(seconds))} with no activity" if seconds > 0 else "the last activity"
         if seconds == 0:
             return f"the date in {trigger.attribute}"
         side = "before" if seconds < 0 else "after"

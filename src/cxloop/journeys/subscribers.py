@@ -12,7 +12,10 @@ lets `catch_up` (a periodic job) go over recently stored events again: an event 
 (the process died between the commit and the delivery) is handled then.
 
 Date attributes ("30 days before renewal") are swept periodically (`sweep_date_triggers`, trigger_ref
-`date:<attribute>:<date>`); segments call `on_segment_entered` once the insights module has them.
+`date:<attribute>:<date>`); the built-in `activity.last` (the latest inbound interaction or customer event) is
+computed by the sweep in one query, trigger_ref `inactive:<date>`, so a customer who comes back and goes silent
+again can enter again (as the re-entry policy allows); segments call `on_segment_entered` once the insights
+module has them.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ logger = logging.getLogger(__name__)
 RELEVANT_TTL = 30.0
 CATCH_UP_WINDOW = timedelta(minutes=30)
 DATE_SWEEP_DAYS = 2  # a date trigger missed while no worker ran still fires within this many days
+LAST_ACTIVITY = "activity.last"  # the built-in date: the customer's latest inbound interaction or customer event
 
 
 @dataclass
@@ -205,14 +209,62 @@ def sweep_date_triggers(*, now: datetime | None = None) -> int:
         assert isinstance(trigger, DateAttributeTrigger)
         today = now.astimezone(UTC).date()
         dates = [(today + timedelta(days=d)) - trigger.offset for d in range(-DATE_SWEEP_DAYS, 2)]
+        if trigger.attribute == LAST_ACTIVITY:
+            for customer, last in _last_active_on(dates):
+                enrolled += _enrol_on_date(journey, trigger, customer, now, last)
+            continue
         wanted = sorted({d.isoformat() for d in dates})  # dates kept as ISO text ("2026-03-01"), as attributes are
         for customer in Customer.objects.filter(**{f"attributes__{trigger.attribute}__in": wanted}):
             enrolled += _enrol_on_date(journey, trigger, customer, now)
     return enrolled
 
 
-def _enrol_on_date(journey: Journey, trigger: DateAttributeTrigger, customer: Customer, now: datetime) -> int:
-    value = _as_date((customer.attributes or {}).get(trigger.attribute))
+def _last_active_on(dates: Sequence[date]) -> list[tuple[Customer, date]]:
+    """The customers whose latest activity (inbound interaction or customer event) fell on one of `dates`.
+
+    One query: the latest of both per customer, bounded to the window (a day either side for time zones), so a
+    customer active since is left out by the maximum, not by a loop."""
+    from django.db.models import DateTimeField, OuterRef, Q, Subquery
+    from django.db.models.functions import Coalesce, Greatest
+
+    from cxloop.events.models import Event  # read-only: the events and interactions modules own these tables
+    from cxloop.interactions.models import Interaction
+
+    start = datetime.combine(min(dates) - timedelta(days=1), time(0, 0), tzinfo=UTC)
+    end = datetime.combine(max(dates) + timedelta(days=2), time(0, 0), tzinfo=UTC)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    last_event = Subquery(
+        Event.objects.filter(customer=OuterRef("pk")).order_by("-occurred_at").values("occurred_at")[:1],
+        output_field=DateTimeField(),
+    )
+    last_inbound = Subquery(
+        Interaction.objects.filter(customer=OuterRef("pk"), direction="inbound")
+        .order_by("-occurred_at")
+        .values("occurred_at")[:1],
+        output_field=DateTimeField(),
+    )
+    recent = Q(interactions__direction="inbound", interactions__occurred_at__gte=start) | Q(
+        pk__in=Event.objects.filter(occurred_at__gte=start, occurred_at__lt=end).values("customer_id")
+    )
+    rows = (
+        Customer.objects.filter(recent, merged_into=None)
+        .distinct()
+        .annotate(last=Greatest(Coalesce(last_event, epoch), Coalesce(last_inbound, epoch)))
+        .filter(last__gte=start, last__lt=end)
+    )
+    found: list[tuple[Customer, date]] = []
+    for customer in rows:
+        last: datetime = customer.last
+        day = last.astimezone(customer_zone(customer)).date()
+        if day in dates:
+            found.append((customer, day))
+    return found
+
+
+def _enrol_on_date(
+    journey: Journey, trigger: DateAttributeTrigger, customer: Customer, now: datetime, last: date | None = None
+) -> int:
+    value = last if last is not None else _as_date((customer.attributes or {}).get(trigger.attribute))
     if value is None:
         return 0
     zone = customer_zone(customer)
@@ -221,7 +273,7 @@ def _enrol_on_date(journey: Journey, trigger: DateAttributeTrigger, customer: Cu
         return 0
     if trigger.conditions is not None and not evaluate(trigger.conditions, facts_for(customer, now=now)).holds:
         return 0
-    ref = f"date:{trigger.attribute}:{value.isoformat()}"
+    ref = f"inactive:{value.isoformat()}" if last is not None else f"date:{trigger.attribute}:{value.isoformat()}"
     if Enrolment.objects.filter(journey=journey, trigger_ref=ref).exists():
         return 0
     try:
