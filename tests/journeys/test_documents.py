@@ -48,7 +48,7 @@ def test_examples_parse_into_typed_documents():
     assert isinstance(morning, WaitStep)
     assert morning.time_of_day == time(10, 0)
     assert win_back.trigger == DateAttributeTrigger("activity.last", timedelta(days=30), time(10, 0))
-    assert win_back.goal == HasEvent("session.started", timedelta(days=1))
+    assert win_back.goal == HasEvent("activity", timedelta(days=1))
     assert (win_back.reentry.policy, win_back.reentry.days) == ("after", 90)
     case = win_back.step("owner_case")
     assert isinstance(case, OpenCaseStep)

@@ -291,3 +291,72 @@ def test_a_customer_silent_for_exactly_the_days_is_enrolled_once_from_their_real
     assert (before, at_ten, again) == (0, 1, 0)
     enrolment = Enrolment.objects.get(journey=journey)
     assert (enrolment.customer_id, enrolment.trigger_ref) == (silent.pk, "inactive:2026-01-31")
+
+
+def _win_back(customer_fields: dict[str, Any]) -> Any:
+    from cxloop.customers.services import define_attribute
+    from cxloop.journeys import services
+
+    define_attribute(SYSTEM, key="account_owner", label="Owner", type="text")
+    template("win-back-we-miss-you", purpose="marketing")
+    services.activate_journey(SYSTEM, services.install_example(SYSTEM, "win_back"))
+    subscribers.invalidate()
+    return customer(**customer_fields)
+
+
+def test_a_customer_who_writes_while_the_win_back_waits_comes_back(db, django_capture_on_commit_callbacks):
+    from cxloop.cases.models import Case
+
+    # given: a silent customer enrolled by the sweep and waiting after the message
+    quiet = _win_back({"attributes": {"account_owner": "bob"}, "time_zone": "Europe/London"})
+    inbound(quiet, datetime(2026, 1, 31, 15, 0, tzinfo=UTC))
+    assert subscribers.sweep_date_triggers(now=datetime(2026, 3, 2, 10, 0, tzinfo=UTC)) == 1
+    run(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
+
+    # when: they reply by SMS five days later (the subscriber of interaction.recorded runs on commit)
+    replied = datetime(2026, 3, 7, 12, 0, tzinfo=UTC)
+    with mock.patch.object(clock, "now", return_value=replied), django_capture_on_commit_callbacks(execute=True):
+        inbound(quiet, replied, channel="sms")
+    run(replied)
+
+    # then: the wait woke on their activity, and coming back is the goal; no case
+    enrolment = Enrolment.objects.get()
+    assert [o for _, o in history(enrolment)] == ["entered", "branch", "blocked", "waiting", "woken", "goal"]
+    assert (enrolment.state, enrolment.exit_reason) == ("goal", "goal reached")
+    assert Case.objects.count() == 0
+
+
+def test_our_own_outbound_message_does_not_wake_the_win_back(db, django_capture_on_commit_callbacks):
+    from cxloop.interactions.services import record_interaction
+    from cxloop.interactions.types import InteractionInput
+
+    quiet = _win_back({"time_zone": "Europe/London"})
+    inbound(quiet, datetime(2026, 1, 31, 15, 0, tzinfo=UTC))
+    subscribers.sweep_date_triggers(now=datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
+    run(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
+
+    at = datetime(2026, 3, 7, 12, 0, tzinfo=UTC)
+    with mock.patch.object(clock, "now", return_value=at), django_capture_on_commit_callbacks(execute=True):
+        record_interaction(SYSTEM, quiet, InteractionInput(channel="email", direction="outbound", body="Hello?"))
+
+    enrolment = Enrolment.objects.get()
+    assert (enrolment.state, enrolment.step, enrolment.waiting_for) == ("active", "wait_return", "activity")
+
+
+def test_the_dry_run_shows_the_win_back_path_for_a_customer_who_returns(db):
+    from cxloop.journeys.documents import load_example
+    from cxloop.journeys.dry_run import DryRunEvent, dry_run
+
+    start = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    back = start + timedelta(days=3)
+
+    walk = dry_run(load_example("win_back"), customer(), events=[DryRunEvent("order.placed", back)], start=start)
+
+    assert [(s.step, s.outcome) for s in walk.steps] == [
+        ("still_away", "entered"),
+        ("still_away", "branch"),
+        ("we_miss_you", "would_run"),
+        ("wait_return", "waiting"),
+        ("wait_return", "goal"),
+    ]
+    assert (walk.outcome, walk.reason) == ("goal", "goal reached during a wait")

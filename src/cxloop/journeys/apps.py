@@ -20,6 +20,7 @@ class JourneysConfig(AppConfig):
         from cxloop.journeys import subscribers
 
         subscribe("customer_event.received", subscribers.on_customer_event)
+        subscribe("interaction.recorded", subscribers.on_interaction_recorded)
         subscribe("journey.published", subscribers.invalidate)
         subscribe("journey.status_changed", subscribers.invalidate)
         _register_customer_panel()

@@ -69,6 +69,11 @@ class Facts:
         return Facts(self.now, self.customer_pk, self.profile, self.attributes, self.tags, event)
 
 
+# `has_event: activity` (and a wait for `activity`) reads any customer event or inbound interaction: the customer
+# wrote, called or did something, as the win-back example asks.
+ACTIVITY = "activity"
+
+
 class EventSource(Protocol):
     def events(self, customer_pk: int | None, event_type: str, since: datetime | None) -> Sequence[EventFacts]: ...
 
@@ -83,17 +88,42 @@ class DatabaseEvents:
     def _rows(self, customer_pk: int, event_type: str, since: datetime | None) -> Any:
         from cxloop.events.models import Event
 
-        rows = Event.objects.filter(customer_id=customer_pk, event_type__key=event_type)
+        rows = Event.objects.filter(customer_id=customer_pk)
+        rows = rows.filter(event_type__key=event_type) if event_type else rows
+        return rows.filter(occurred_at__gte=since) if since is not None else rows
+
+    def _inbound(self, customer_pk: int, since: datetime | None) -> Any:
+        from cxloop.interactions.models import Interaction
+
+        rows = Interaction.objects.filter(customer_id=customer_pk, direction="inbound").exclude(
+            metadata__has_key="kind",
+            metadata__kind__in=("auto_reply", "bounce"),  # a missing key reads as NULL
+        )
         return rows.filter(occurred_at__gte=since) if since is not None else rows
 
     def count(self, customer_pk: int | None, event_type: str, since: datetime | None) -> int:
         if customer_pk is None:
             return 0
+        if event_type == ACTIVITY:
+            return int(self._rows(customer_pk, "", since).count()) + int(self._inbound(customer_pk, since).count())
         return int(self._rows(customer_pk, event_type, since).count())
 
     def events(self, customer_pk: int | None, event_type: str, since: datetime | None) -> Sequence[EventFacts]:
         if customer_pk is None:
             return []
+        if event_type == ACTIVITY:
+            rows = self._inbound(customer_pk, since).order_by("-occurred_at")
+            inbound = [
+                EventFacts(ACTIVITY, at, {"channel": channel}, public_id)
+                for public_id, at, channel in rows.values_list("public_id", "occurred_at", "channel")[: self.LIMIT]
+            ]
+            stored = self._rows(customer_pk, "", since).order_by("-occurred_at")
+            return inbound + [
+                EventFacts(ACTIVITY, at, properties or {}, event_id)
+                for event_id, at, properties in stored.values_list("event_id", "occurred_at", "properties")[
+                    : self.LIMIT
+                ]
+            ]
         rows = self._rows(customer_pk, event_type, since).order_by("-occurred_at")
         return [
             EventFacts(event_type, at, properties or {}, event_id)

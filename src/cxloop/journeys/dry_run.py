@@ -19,6 +19,7 @@ from typing import Any
 from cxloop.core import clock
 from cxloop.customers.models import Customer
 from cxloop.journeys.conditions import (
+    ACTIVITY,
     DatabaseEvents,
     EventFacts,
     Facts,
@@ -91,7 +92,9 @@ class _Events:
         return [
             EventFacts(e.type, e.at, e.properties)
             for e in self.imagined
-            if e.type == event_type and (since is None or e.at >= since) and (self.until is None or e.at <= self.until)
+            if event_type in (e.type, ACTIVITY)
+            and (since is None or e.at >= since)
+            and (self.until is None or e.at <= self.until)
         ]
 
     def count(self, customer_pk: int | None, event_type: str, since: datetime | None) -> int:
@@ -192,12 +195,12 @@ def _wait(walk: _Walk, step: WaitStep, at: datetime) -> tuple[str, datetime] | N
         if not (at < event.at <= due):
             continue
         facts = EventFacts(event.type, event.at, event.properties, "dry-run")
-        if goal_types & {event.type, "*"}:
+        if goal_types & {event.type, "*", ACTIVITY}:
             goal = walk.check(walk.document.goal, event.at)
             if goal.holds:
                 walk.add(step, event.at, "goal", f"{event.type} came and the goal holds", {"checks": goal.checks})
                 return None
-        if step.event_type == event.type:
+        if step.event_type in (event.type, ACTIVITY):
             verdict = walk.check(step.where, event.at, facts)
             if verdict.holds:
                 detail = {"event": event.type, "checks": verdict.checks} if step.where else {"event": event.type}

@@ -30,7 +30,7 @@ from typing import Any
 from cxloop.core import clock
 from cxloop.customers.models import Customer
 from cxloop.events.bus import DomainEvent
-from cxloop.journeys.conditions import EventFacts, evaluate, event_types_named, facts_for
+from cxloop.journeys.conditions import ACTIVITY, EventFacts, evaluate, event_types_named, facts_for
 from cxloop.journeys.elements import DateAttributeTrigger, EventTrigger, SegmentTrigger, WaitStep
 from cxloop.journeys.engine import check_goal, document_for, runtime_actor, wake
 from cxloop.journeys.enrolments import enrol
@@ -56,7 +56,13 @@ class Relevance:
     built_at: float = 0.0
 
     def cares(self, event_type: str) -> bool:
-        return event_type in self.triggers or event_type in self.waits or bool(self.goals & {event_type, "*"})
+        return (
+            event_type in self.triggers
+            or event_type in self.waits
+            or ACTIVITY in self.waits
+            or ACTIVITY in self.goals
+            or bool(self.goals & {event_type, "*"})
+        )
 
 
 _relevance: Relevance | None = None
@@ -117,9 +123,39 @@ def handle_event(payload: dict[str, Any], *, received_at: datetime, now: datetim
         waiting = Enrolment.objects.filter(customer=customer, state=EnrolmentState.ACTIVE, waiting_for=event_type)
         for pk in waiting.values_list("pk", flat=True):
             counts["woken"] += wake(pk, facts_event, received_at=received_at, now=now)
-    if seen.goals & {event_type, "*"}:
-        counts["goals"] = _check_goals(customer, event_type, seen, now)
+    if ACTIVITY in seen.waits:
+        activity = EventFacts(ACTIVITY, facts_event.at, facts_event.properties, facts_event.event_id)
+        counts["woken"] += _wake_on_activity(customer, activity, received_at, now)
+    if seen.goals & {event_type, "*", ACTIVITY}:
+        counts["goals"] = _check_goals(customer, {event_type, "*", ACTIVITY}, seen, now)
     return counts
+
+
+def _wake_on_activity(customer: Customer, activity: EventFacts, received_at: datetime, now: datetime) -> int:
+    woken = 0
+    waiting = Enrolment.objects.filter(customer=customer, state=EnrolmentState.ACTIVE, waiting_for=ACTIVITY)
+    for pk in waiting.values_list("pk", flat=True):
+        woken += wake(pk, activity, received_at=received_at, now=now)
+    return woken
+
+
+def on_interaction_recorded(event: DomainEvent) -> None:
+    """The subscriber of interaction.recorded: a customer's own message or call wakes waits for `activity`."""
+    if getattr(event, "direction", "") != "inbound" or getattr(event, "kind", "message") != "message":
+        return
+    seen = relevance()
+    if ACTIVITY not in seen.waits and ACTIVITY not in seen.goals:
+        return
+    customer = Customer.objects.filter(public_id=str(getattr(event, "customer_id", ""))).first()
+    if customer is None:
+        return
+    now = clock.now()
+    channel = str(getattr(event, "channel", ""))
+    activity = EventFacts(ACTIVITY, now, {"channel": channel}, str(getattr(event, "interaction_id", "")))
+    if ACTIVITY in seen.waits:
+        _wake_on_activity(customer, activity, now, now)
+    if ACTIVITY in seen.goals:
+        _check_goals(customer, {ACTIVITY, "*"}, seen, now)
 
 
 def _enrol_by_event(customer: Customer, event: EventFacts, now: datetime) -> int:
@@ -149,12 +185,12 @@ def _enrol_by_event(customer: Customer, event: EventFacts, now: datetime) -> int
     return enrolled
 
 
-def _check_goals(customer: Customer, event_type: str, seen: Relevance, now: datetime) -> int:
+def _check_goals(customer: Customer, names: set[str], seen: Relevance, now: datetime) -> int:
     reached = 0
     running = Enrolment.objects.filter(customer=customer, state=EnrolmentState.ACTIVE).select_related("version")
     for enrolment in running:
         goal = document_for(enrolment.version).goal
-        if goal is not None and event_types_named(goal) & {event_type, "*"}:
+        if goal is not None and event_types_named(goal) & names:
             reached += check_goal(enrolment.pk, now=now)
     return reached
 
@@ -239,6 +275,7 @@ def _last_active_on(dates: Sequence[date]) -> list[tuple[Customer, date]]:
     )
     last_inbound = Subquery(
         Interaction.objects.filter(customer=OuterRef("pk"), direction="inbound")
+        .exclude(metadata__has_key="kind", metadata__kind__in=("auto_reply", "bounce"))  # a missing key is NULL
         .order_by("-occurred_at")
         .values("occurred_at")[:1],
         output_field=DateTimeField(),
