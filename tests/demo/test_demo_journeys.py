@@ -1,4 +1,4 @@
-"""The demo's journeys: both examples installed (onboarding active, win-back a draft), what they name exists, and
+"""The demo's journeys: both examples installed (both active), what they name exists, and
 onboarding's history is spread over its steps and states, each waiting enrolment with its timer."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def test_the_demo_installs_both_examples_with_onboarding_running(db):
     summary = DemoBuilder(customers=40, seed=7).build()
 
     assert summary.journeys is not None
-    assert dict(Journey.objects.values_list("key", "status")) == {"onboarding": "active", "win_back": "draft"}
+    assert dict(Journey.objects.values_list("key", "status")) == {"onboarding": "active", "win_back": "active"}
     assert summary.journeys.enrolments == Enrolment.objects.filter(journey__key="onboarding").count()
     assert summary.journeys.enrolments == 13  # a third of the 40 customers
 

@@ -1,5 +1,5 @@
-"""Journeys for the demo business: both shipped examples installed (onboarding active, win-back a draft to try),
-with the event types, templates, survey and profile field they name, and six weeks of onboarding history.
+"""Journeys for the demo business: both shipped examples installed and active (win-back runs from the customers'
+real activity), with the event types, templates and survey they name, and six weeks of onboarding history.
 
 The history follows the onboarding document step by step for each new customer: most use the product within a
 week (some only after the nudge, some never), then wait a day and until ten in the morning for the check-in, two
@@ -18,8 +18,6 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from cxloop.core.actor import Actor
-from cxloop.customers import queries as customer_queries
-from cxloop.customers import services as customer_services
 from cxloop.customers.models import Customer
 from cxloop.events.models import EventType
 from cxloop.events.services import create_event_type
@@ -30,6 +28,7 @@ from cxloop.journeys import history, services
 from cxloop.journeys.history import PastEnrolment, PastStep
 from cxloop.journeys.models import Journey
 from cxloop.journeys.steps import customer_zone
+from cxloop.journeys.subscribers import sweep_date_triggers
 from cxloop.messaging import queries as messaging_queries
 from cxloop.messaging import services as messaging_services
 from cxloop.messaging.types import TemplateContent
@@ -176,7 +175,7 @@ def _onboarding_path(rng: random.Random, entered_at: datetime, now: datetime, zo
 
 
 def _setup(actor: Actor) -> None:
-    """What the examples name: event types, templates, the satisfaction survey, the date field of win-back."""
+    """What the examples name: event types, templates, the satisfaction survey."""
     known_types = set(EventType.objects.values_list("key", flat=True))
     for key, name, description, on_timeline in EVENT_TYPES:
         if key not in known_types:
@@ -195,9 +194,6 @@ def _setup(actor: Actor) -> None:
             actor, surveys.SurveyInput(key="onboarding-csat", name="How was your start? (CSAT)", kind="csat")
         )
         surveys.activate_survey(actor, survey)
-    attributes = set(customer_queries.attribute_definitions(actor).values_list("key", flat=True))
-    if "last_active_at" not in attributes:
-        customer_services.define_attribute(actor, key="last_active_at", label="Last active", type="date")
 
 
 def _journey(actor: Actor, name: str) -> Journey:
@@ -210,9 +206,13 @@ def build_journeys(
 ) -> JourneyDemoSummary:
     _setup(actor)
     onboarding = _journey(actor, "onboarding")
-    _journey(actor, "win_back")
+    win_back = _journey(actor, "win_back")
     if onboarding.status == "draft":
         onboarding = services.activate_journey(actor, onboarding)
+    if win_back.status == "draft":
+        # Runs from what cxloop sees (activity.last): the sweep enrols the customers silent for 30 days today.
+        services.activate_journey(actor, win_back)
+        sweep_date_triggers(now=now)
     if onboarding.enrolments.exists() or onboarding.current_version is None:
         return JourneyDemoSummary(journeys=2, enrolments=0, running=0)
     newcomers = [c for c in customers if c.merged_into_id is None]
