@@ -82,7 +82,6 @@ def test_customers_are_canonical_audited_and_described(demo):
         "newsletter",
         "customer_since",
         "account_manager",
-        "last_active_at",  # the date the win-back journey counts from
     }
     assert sum(bool(c.attributes.get("tier")) for c in customers) >= 20
     assert AuditEntry.objects.filter(action="customer.created", actor_label="demo").count() == 40
