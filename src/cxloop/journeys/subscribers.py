@@ -280,12 +280,12 @@ def _last_active_on(dates: Sequence[date]) -> list[tuple[Customer, date]]:
         .values("occurred_at")[:1],
         output_field=DateTimeField(),
     )
-    recent = Q(interactions__direction="inbound", interactions__occurred_at__gte=start) | Q(
-        pk__in=Event.objects.filter(occurred_at__gte=start, occurred_at__lt=end).values("customer_id")
-    )
+    # Only customers with some activity in the window can have their latest activity in it.
+    inbound = Interaction.objects.filter(direction="inbound", occurred_at__gte=start, occurred_at__lt=end)
+    stored = Event.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
+    recent = Q(pk__in=inbound.values("customer_id")) | Q(pk__in=stored.values("customer_id"))
     rows = (
         Customer.objects.filter(recent, merged_into=None)
-        .distinct()
         .annotate(last=Greatest(Coalesce(last_event, epoch), Coalesce(last_inbound, epoch)))
         .filter(last__gte=start, last__lt=end)
     )
