@@ -327,6 +327,8 @@ def test_the_widget_is_off_without_a_secret(client: Client, survey, settings):
     [
         ("not json", {"body": "must be a JSON object"}),
         ("[1]", {"body": "must be a JSON object"}),
+        ('{"survey": ' + "[" * 4000 + "]" * 4000 + "}", {"body": "must be a JSON object"}),  # past the parser's depth
+        ('{"survey": "site-nps\\u0000"}', {"body": "must not contain NUL characters"}),
         (
             json.dumps({"survey": "site-nps", "customer": "x", "signature": "y", "kind": "phone"}),
             {"kind": "must be one of email, external, chat"},

@@ -19,13 +19,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Callable
 from functools import lru_cache, wraps
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
@@ -35,16 +33,9 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from cxloop.channels.webchat import ratelimit
 from cxloop.channels.webchat import services as chat_services
-from cxloop.channels.webchat.errors import (
-    MethodNotAllowedError,
-    OriginRefusedError,
-    PayloadTooLargeError,
-    RateLimitedError,
-)
 from cxloop.core.actor import Actor
-from cxloop.core.errors import CxloopError, NotFoundError, PermissionDeniedError, ValidationError
+from cxloop.core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from cxloop.customers import services as customer_services
 from cxloop.customers.models import Customer
 from cxloop.customers.types import IdentityInput
@@ -54,7 +45,7 @@ from cxloop.feedback.models import Invitation
 from cxloop.feedback.queries import surveys as survey_queries
 from cxloop.feedback.services import invitations as invitation_services
 from cxloop.feedback.services.surveys import localized_definition
-from cxloop.portal import surveys
+from cxloop.portal import cross_site, surveys
 
 SCRIPT = Path(__file__).with_name("static") / "portal" / "survey-widget.js"
 KINDS = ("email", "external", "chat")
@@ -78,100 +69,23 @@ class SignatureError(PermissionDeniedError):
 # --- who may call: origins, rate ----------------------------------------------------------------------------------
 
 
-def _normal(origin: str) -> str:
-    return origin.strip().rstrip("/").lower()
-
-
 def allowed_origins(request: HttpRequest) -> set[str]:
     """The websites that may embed the widget ("*": any), and this instance itself."""
-    configured = settings.CXLOOP_SURVEY_WIDGET_ORIGINS or settings.CXLOOP_CHAT_ALLOWED_ORIGINS
-    allowed = {_normal(item) for item in configured} | {_normal(f"{request.scheme}://{request.get_host()}")}
-    for url in (settings.CXLOOP_PUBLIC_URL, settings.CXLOOP_BASE_URL):
-        parts = urlsplit(url)
-        if parts.scheme and parts.netloc:
-            allowed.add(_normal(f"{parts.scheme}://{parts.netloc}"))
-    return allowed
-
-
-def _origin(request: HttpRequest) -> str | None:
-    """The Origin to echo ("" when none was sent, e.g. curl); None when the page's website is not allowed."""
-    origin = request.headers.get("Origin", "")
-    if not origin:
-        return ""
-    allowed = allowed_origins(request)
-    return origin if "*" in allowed or _normal(origin) in allowed else None
-
-
-def _client_address(request: HttpRequest) -> str:
-    forwarded = request.headers.get("X-Forwarded-For", "")
-    if settings.SECURE_PROXY_SSL_HEADER and forwarded:
-        return forwarded.split(",")[-1].strip()
-    return str(request.META.get("REMOTE_ADDR", ""))
-
-
-def _limit(request: HttpRequest) -> None:
-    key = f"survey-widget:{ratelimit.client_key(_client_address(request))}"
-    verdict = ratelimit.hit(key, int(settings.CXLOOP_SURVEY_WIDGET_PER_MINUTE), 60)
-    if not verdict.allowed:
-        raise RateLimitedError("Too many requests; please wait a moment.", retry_after=verdict.retry_after)
-
-
-def _error(exc: CxloopError) -> JsonResponse:
-    response = JsonResponse(
-        {"error": {"code": exc.code, "message": exc.message, "fields": exc.fields}}, status=exc.status
+    return cross_site.allowed_origins(
+        request, settings.CXLOOP_SURVEY_WIDGET_ORIGINS or settings.CXLOOP_CHAT_ALLOWED_ORIGINS
     )
-    if isinstance(exc, RateLimitedError):
-        response["Retry-After"] = str(exc.retry_after)
-    return response
 
 
-def _cors(view: View) -> View:
-    """Preflight, CORS headers for allowed websites (403 for others), POST only, errors as the API's shape."""
-
-    @csrf_exempt
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        origin = _origin(request)
-        if origin is None:
-            return _error(
-                OriginRefusedError("This website may not show cxloop surveys (CXLOOP_SURVEY_WIDGET_ORIGINS).")
-            )
-        response: HttpResponseBase
-        if request.method == "OPTIONS":
-            response = HttpResponse(status=204)
-            response["Access-Control-Allow-Methods"] = "POST, OPTIONS"
-            response["Access-Control-Allow-Headers"] = "Content-Type"
-            response["Access-Control-Max-Age"] = "600"
-        elif request.method != "POST":
-            response = _error(MethodNotAllowedError(f"{request.method} is not allowed here."))
-            response["Allow"] = "POST, OPTIONS"
-        else:
-            try:
-                response = view(request, *args, **kwargs)
-            except CxloopError as exc:
-                response = _error(exc)
-        response["Vary"] = "Origin"
-        response["Cache-Control"] = "no-store"
-        if origin:
-            response["Access-Control-Allow-Origin"] = origin
-        return response
-
-    return wrapper
+_cors = cross_site.cross_site_post(
+    allowed_origins, "This website may not show cxloop surveys (CXLOOP_SURVEY_WIDGET_ORIGINS)."
+)
 
 
 # --- the request: who the visitor is ------------------------------------------------------------------------------
 
 
 def _body(request: HttpRequest) -> dict[str, Any]:
-    length = request.META.get("CONTENT_LENGTH") or "0"
-    if not length.isdigit() or int(length) > MAX_BODY_BYTES:
-        raise PayloadTooLargeError(f"The body must be at most {MAX_BODY_BYTES} bytes.")
-    try:
-        data = json.loads(request.body or b"{}")
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ValidationError("The body is not JSON.", fields={"body": "must be a JSON object"}) from None
-    if not isinstance(data, dict):
-        raise ValidationError("The body is not a JSON object.", fields={"body": "must be a JSON object"})
+    data = cross_site.json_object(request, MAX_BODY_BYTES)
     errors: dict[str, str] = {}
     for name in ("survey", "customer", "signature"):
         value = data.get(name)
@@ -242,11 +156,11 @@ def invitation(request: HttpRequest) -> HttpResponse:
     """POST {survey, customer, kind, signature, page_url}: 200 with the survey to show, 204 when there is nothing
     to ask this customer now (fatigue, already answered), 403 for a bad signature, 404 for a survey the widget
     may not show."""
-    _limit(request)
+    cross_site.rate_limit(request, "survey-widget", int(settings.CXLOOP_SURVEY_WIDGET_PER_MINUTE))
     if not settings.CXLOOP_SURVEY_WIDGET_SECRET:
         raise WidgetOffError("The survey widget is off here (CXLOOP_SURVEY_WIDGET_SECRET is not set).")
     data = _body(request)
-    actor = invitation_services.widget_actor(_client_address(request) or None)
+    actor = invitation_services.widget_actor(cross_site.client_address(request) or None)
     kind, value, network = str(data.get("kind", "email")), data["customer"].strip(), str(data["network"])
     _check_signature(kind, value, data["signature"], network)  # before any read or write
     try:

@@ -14,30 +14,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Callable
 from datetime import datetime
-from functools import lru_cache, wraps
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from cxloop.channels.webchat import ratelimit
-from cxloop.channels.webchat.errors import (
-    MethodNotAllowedError,
-    OriginRefusedError,
-    PayloadTooLargeError,
-    RateLimitedError,
-)
-from cxloop.core.errors import CxloopError, NotFoundError, PermissionDeniedError, ValidationError
+from cxloop.core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from cxloop.events import tracking
 from cxloop.events.types import CustomerRef, EventInput
+from cxloop.portal import cross_site
 from cxloop.portal.survey_widget import sign
 
 SCRIPT = Path(__file__).with_name("static") / "portal" / "track.js"
@@ -61,102 +52,12 @@ class SignatureError(PermissionDeniedError):
 
 
 # --- who may call: origins, rate ----------------------------------------------------------------------------------
-def _normal(origin: str) -> str:
-    return origin.strip().rstrip("/").lower()
-
-
 def allowed_origins(request: HttpRequest) -> set[str]:
     """The websites whose pages may send events ("*": any), and this instance itself."""
-    configured = settings.CXLOOP_TRACKING_ORIGINS or settings.CXLOOP_CHAT_ALLOWED_ORIGINS
-    allowed = {_normal(item) for item in configured} | {_normal(f"{request.scheme}://{request.get_host()}")}
-    for url in (settings.CXLOOP_PUBLIC_URL, settings.CXLOOP_BASE_URL):
-        parts = urlsplit(url)
-        if parts.scheme and parts.netloc:
-            allowed.add(_normal(f"{parts.scheme}://{parts.netloc}"))
-    return allowed
+    return cross_site.allowed_origins(request, settings.CXLOOP_TRACKING_ORIGINS or settings.CXLOOP_CHAT_ALLOWED_ORIGINS)
 
 
-def _origin(request: HttpRequest) -> str | None:
-    """The Origin to echo ("" when none was sent); None when the page's website is not allowed.
-
-    A page always sends Origin with these POSTs; a request without one comes from no page (curl, a server), which
-    the origin rule cannot judge, and the rate limit and the signature still apply to it."""
-    origin = request.headers.get("Origin", "")
-    if not origin:
-        return ""
-    allowed = allowed_origins(request)
-    return origin if "*" in allowed or _normal(origin) in allowed else None
-
-
-def _client_address(request: HttpRequest) -> str:
-    forwarded = request.headers.get("X-Forwarded-For", "")
-    if settings.SECURE_PROXY_SSL_HEADER and forwarded:
-        return forwarded.split(",")[-1].strip()
-    return str(request.META.get("REMOTE_ADDR", ""))
-
-
-def _limit(request: HttpRequest) -> None:
-    key = f"tracking:{ratelimit.client_key(_client_address(request))}"
-    verdict = ratelimit.hit(key, int(settings.CXLOOP_TRACKING_PER_MINUTE), 60)
-    if not verdict.allowed:
-        raise RateLimitedError("Too many requests; please wait a moment.", retry_after=verdict.retry_after)
-
-
-def _error(exc: CxloopError) -> JsonResponse:
-    response = JsonResponse(
-        {"error": {"code": exc.code, "message": exc.message, "fields": exc.fields}}, status=exc.status
-    )
-    if isinstance(exc, RateLimitedError):
-        response["Retry-After"] = str(exc.retry_after)
-    return response
-
-
-def _cors(view: View) -> View:
-    """Preflight, CORS headers for allowed websites (403 for others), POST only, errors in the API's shape."""
-
-    @csrf_exempt
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        origin = _origin(request)
-        if origin is None:
-            return _error(OriginRefusedError("This website may not send events here (CXLOOP_TRACKING_ORIGINS)."))
-        response: HttpResponseBase
-        if request.method == "OPTIONS":
-            response = HttpResponse(status=204)
-            response["Access-Control-Allow-Methods"] = "POST, OPTIONS"
-            response["Access-Control-Allow-Headers"] = "Content-Type"
-            response["Access-Control-Max-Age"] = "600"
-        elif request.method != "POST":
-            response = _error(MethodNotAllowedError(f"{request.method} is not allowed here."))
-            response["Allow"] = "POST, OPTIONS"
-        else:
-            try:
-                response = view(request, *args, **kwargs)
-            except CxloopError as exc:
-                response = _error(exc)
-        response["Vary"] = "Origin"
-        response["Cache-Control"] = "no-store"
-        if origin:
-            response["Access-Control-Allow-Origin"] = origin
-        return response
-
-    return wrapper
-
-
-# --- the body -----------------------------------------------------------------------------------------------------
-def _json_body(request: HttpRequest) -> dict[str, Any]:
-    length = request.META.get("CONTENT_LENGTH") or "0"
-    if not length.isdigit() or int(length) > MAX_BODY_BYTES:
-        raise PayloadTooLargeError(f"The body must be at most {MAX_BODY_BYTES} bytes.")
-    try:
-        data = json.loads(request.body or b"{}")
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise ValidationError("The body is not JSON.", fields={"body": "must be a JSON object"}) from None
-    if not isinstance(data, dict):
-        raise ValidationError("The body is not a JSON object.", fields={"body": "must be a JSON object"})
-    if b"\x00" in request.body or b"\\u0000" in request.body:  # PostgreSQL text cannot hold U+0000
-        raise ValidationError("The body holds a NUL character.", fields={"body": "must not contain NUL characters"})
-    return data
+_cors = cross_site.cross_site_post(allowed_origins, "This website may not send events here (CXLOOP_TRACKING_ORIGINS).")
 
 
 def _events(raw: Any, errors: dict[str, str]) -> list[EventInput]:
@@ -240,8 +141,8 @@ def _check_signature(identity: tracking.VisitorIdentity, signature: str) -> None
 def collect(request: HttpRequest) -> HttpResponse:
     """POST {anonymous_id, events: [{id, type, occurred_at, properties}], identify: {email|phone|external_id,
     network, name, signature}}: 200 with a count per outcome and the errors of refused events by index."""
-    _limit(request)
-    data = _json_body(request)
+    cross_site.rate_limit(request, "tracking", int(settings.CXLOOP_TRACKING_PER_MINUTE))
+    data = cross_site.json_object(request, MAX_BODY_BYTES)
     errors: dict[str, str] = {}
     anonymous_id = data.get("anonymous_id")
     if not isinstance(anonymous_id, str) or not ANONYMOUS_ID.match(anonymous_id):
@@ -254,7 +155,7 @@ def collect(request: HttpRequest) -> HttpResponse:
         _check_signature(*claim)  # before any read or write
     if not events and claim is None:
         return JsonResponse({"stored": 0, "duplicates": 0, "failed": 0, "identified": False, "errors": []})
-    actor = tracking.tracking_actor(_client_address(request) or None)
+    actor = tracking.tracking_actor(cross_site.client_address(request) or None)
     outcome = tracking.track_visitor(actor, str(anonymous_id), events, claim[0] if claim else None)
     refused = [
         {"index": r.index, "code": r.error.code, "fields": r.error.fields}
