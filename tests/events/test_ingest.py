@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from cxloop.core.errors import PermissionDeniedError
+from cxloop.core.errors import PermissionDeniedError, ValidationError
 from cxloop.customers.models import Customer, Identity
 from cxloop.events import bus, services
 from cxloop.events.errors import InvalidSchemaError
@@ -201,6 +201,16 @@ def test_managing_types_needs_channels_manage_and_keys_are_unique(types, alice, 
     with pytest.raises(Exception, match="exists"):
         services.create_event_type(ada.actor, EventTypeInput(key="a.b", name="A again"))
     assert Identity.objects.count() == 0
+
+
+def test_the_key_journeys_read_as_any_activity_cannot_be_registered(db, system):
+    with pytest.raises(ValidationError) as caught:
+        services.create_event_type(system, EventTypeInput(key="activity", name="Activity"))
+
+    assert caught.value.fields == {
+        "key": "is reserved: journeys and rules read 'activity' as any inbound contact or event"
+    }
+    assert not EventType.objects.filter(key="activity").exists()
 
 
 def test_events_of_one_new_identity_in_a_batch_make_one_customer_created_by_the_first(types, system):

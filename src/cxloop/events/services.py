@@ -51,6 +51,8 @@ _FUTURE_TOLERANCE = timedelta(hours=24)  # as interactions: a sender's clock may
 _ATTEMPTS = 3
 _CHUNK = 500
 _SOURCE = "event"
+# Names with a built-in meaning elsewhere (journeys.conditions.ACTIVITY): a registered type would shadow it.
+RESERVED_KEYS = frozenset({"activity"})
 
 
 # --- event types -------------------------------------------------------------------------------------------------
@@ -85,6 +87,8 @@ def _clean_type(data: EventTypeInput) -> EventTypeInput:
     data.name = " ".join(data.name.split())
     if not _KEY.match(data.key):
         errors["key"] = "use 1 to 100 lower-case letters, digits and . _ : - (e.g. purchase.completed)"
+    elif data.key in RESERVED_KEYS:
+        errors["key"] = "is reserved: journeys and rules read 'activity' as any inbound contact or event"
     if not data.name or len(data.name) > 200:
         errors["name"] = "give a name of at most 200 characters"
     if errors:
