@@ -9,6 +9,7 @@ from cxloop.core.models import PublicIdModel
 
 class InboundStatus(models.TextChoices):
     RECEIVED = "received", "Received, not yet processed"
+    QUEUED = "queued", "Kept and acknowledged, waiting for the worker"
     PROCESSED = "processed", "Processed"
     QUARANTINED = "quarantined", "Quarantined"
     DUPLICATE = "duplicate", "Duplicate of an earlier delivery"
