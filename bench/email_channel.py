@@ -24,10 +24,12 @@ timeline, audit). The sink is aiosmtpd accepting and discarding, in its own proc
 messages composed as Django `EmailMessage`s and sent through the same backend, one connection each, to
 the same sink. Check that every message ended `sent` and that the sink received exactly M each time.
 Then the same with `messaging.services.dispatch_batch` over 50 ids at a time (one SMTP session each),
-against Django's backend sending 50 messages per connection (`--dispatch single|batch|both`).
+against Django's backend sending 50 messages per connection; and the bulk way campaigns and journeys send,
+`messaging.services.send_messages` over 200 requests per call, then `dispatch_batch` as before, against the
+same 50-per-connection ceiling (`--dispatch single|batch|bulk|both|all`; `all` is the default).
 
     python bench/email_channel.py --db sqlite|postgres [--messages 2000] [--clients 4] [--per-connection 20]
-        [--outbound 2000] [--part both|inbound|outbound] [--dispatch both|single|batch] [--profile PREFIX]
+        [--outbound 2000] [--part both|inbound|outbound] [--dispatch all|both|single|batch|bulk] [--profile PREFIX]
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ CLIENT_NAME = "bench-client.localhost"  # smtplib would otherwise ask the resolv
 DATA_DIR = Path(os.environ.get("BENCH_DATA_DIR", str(Path(__file__).resolve().parents[2] / "shared" / "data")))
 GOAL = 0.3
 BATCH_SIZE = 50  # as messaging's dispatch_batch chunks (dispatching.BATCH_SIZE)
+SEND_CHUNK = 200  # requests per send_messages call in the bulk variant (as bench/send_batch.py)
 OUTBOUND_COUNT = [0]
 
 
@@ -517,8 +520,8 @@ def run_outbound(args: argparse.Namespace, counter: Any) -> dict[str, Any]:
     def ceiling(per_connection: int) -> float:
         return outbound_ceiling(requests, addresses, counter, per_connection)
 
-    def cxloop(label: str, dispatch: Any) -> dict[str, Any]:
-        """send_message for every request, then `dispatch(ids)`; checked against the sink and the database."""
+    def cxloop(label: str, dispatch: Any, *, bulk: bool = False) -> dict[str, Any]:
+        """send_message for every request (bulk: send_messages by SEND_CHUNK), then `dispatch(ids)`; checked."""
         profiler = None
         if args.profile:
             import cProfile
@@ -531,11 +534,7 @@ def run_outbound(args: argparse.Namespace, counter: Any) -> dict[str, Any]:
         STATEMENTS.per_message(1)
         began_cpu = time.process_time()
         with common.stopwatch() as send_s:
-            ids = []
-            for request in requests:
-                began = time.perf_counter()
-                ids.append(messaging.send_message(actor, request).pk)
-                latencies.append((time.perf_counter() - began) * 1000)
+            ids = send_all(actor, requests, bulk, latencies)
         with common.stopwatch() as dispatch_s:
             outcomes = dispatch(ids, latencies)
         cpu = time.process_time() - began_cpu
@@ -580,17 +579,44 @@ def run_outbound(args: argparse.Namespace, counter: Any) -> dict[str, Any]:
         return outcomes
 
     result: dict[str, Any] = {"messages": count}
-    if args.dispatch in ("single", "both"):
-        base_first = ceiling(1)
-        run = cxloop("single", one_by_one)
-        base_second = ceiling(1)
-        result.update(report("single", run, base_first, base_second, "one connection per message"))
-    if args.dispatch in ("batch", "both"):
-        base_first = ceiling(BATCH_SIZE)
-        run = cxloop("batch", in_batches)
-        base_second = ceiling(BATCH_SIZE)
-        result["batch"] = report("batch", run, base_first, base_second, f"{BATCH_SIZE} messages per connection")
+    variants = {  # label: (dispatch, send_messages?, messages per connection of the ceiling)
+        "single": (one_by_one, False, 1),
+        "batch": (in_batches, False, BATCH_SIZE),
+        "bulk": (in_batches, True, BATCH_SIZE),
+    }
+    chosen = {"all": list(variants), "both": ["single", "batch"]}.get(args.dispatch, [args.dispatch])
+    for label in chosen:
+        dispatch, bulk, per_connection = variants[label]
+        base_first = ceiling(per_connection)
+        run = cxloop(label, dispatch, bulk=bulk)
+        base_second = ceiling(per_connection)
+        how = "one connection per message" if per_connection == 1 else f"{per_connection} messages per connection"
+        figures = report(label, run, base_first, base_second, how)
+        if label == "single":
+            result.update(figures)  # where earlier runs' results have it
+        else:
+            result[label] = figures
     return result
+
+
+def send_all(actor: Any, requests: list[Any], bulk: bool, latencies: list[float]) -> list[int]:
+    """The messages' ids, sent one call each (latency of each kept) or, bulk, by SEND_CHUNK per call."""
+    from cxloop.messaging import services as messaging
+    from cxloop.messaging.models import OutboundMessage
+
+    ids = []
+    if bulk:  # a campaign's or a journey's way: many requests per call, one transaction each
+        for start in range(0, len(requests), SEND_CHUNK):
+            for outcome in messaging.send_messages(actor, requests[start : start + SEND_CHUNK]):
+                if not isinstance(outcome, OutboundMessage):
+                    raise SystemExit(f"send_messages refused a request: {outcome}")
+                ids.append(outcome.pk)
+        return ids
+    for request in requests:
+        began = time.perf_counter()
+        ids.append(messaging.send_message(actor, request).pk)
+        latencies.append((time.perf_counter() - began) * 1000)
+    return ids
 
 
 def outbound_ceiling(requests: list[Any], addresses: list[str], counter: Any, per_connection: int) -> float:
@@ -635,13 +661,14 @@ def report(label: str, run: dict[str, Any], base_first: float, base_second: floa
     ratio = rate / (count / min(base_first, base_second))
     lat = run["latency"]
     dispatch = "dispatch(id) per message" if label == "single" else f"dispatch_batch of {BATCH_SIZE}"
+    send = f"send_messages by {SEND_CHUNK}" if label == "bulk" else "send_message"
     print(f"  [{label}] checked: {count:,} messages sent, the sink received {count:,}")
     print(
         f"  [{label}] Django EmailMessage + SMTP backend, {how} (ceiling): {count / base_first:8,.0f} and"
         f" {count / base_second:,.0f} messages/s (before, after)"
     )
     print(
-        f"  [{label}] cxloop send_message + {dispatch}: {rate:8,.0f} messages/s  (send_message"
+        f"  [{label}] cxloop {send} + {dispatch}: {rate:8,.0f} messages/s  ({send}"
         f" {run['send_s'] / count * 1000:.2f} ms, dispatch {run['dispatch_s'] / count * 1000:.2f} ms per message;"
         + (f" p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms;" if lat else "")
         + f" CPU {run['cpu'] / count * 1000:.2f} ms/message)"
@@ -716,9 +743,12 @@ def main() -> None:
     parser.add_argument("--part", choices=["both", "inbound", "outbound"], default="both")
     parser.add_argument(
         "--dispatch",
-        choices=["both", "single", "batch"],
-        default="both",
-        help="outbound: dispatch(id) per message (one SMTP connection each), dispatch_batch, or both",
+        choices=["all", "both", "single", "batch", "bulk"],
+        default="all",
+        help=(
+            "outbound: single = send_message + dispatch(id) (one SMTP connection each); batch = send_message +"
+            " dispatch_batch; bulk = send_messages + dispatch_batch; both = single and batch; all = the three"
+        ),
     )
     parser.add_argument(
         "--profile",
