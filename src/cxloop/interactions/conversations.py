@@ -116,27 +116,42 @@ def open_thread(
     )
 
 
-def note_inbound(thread: Thread, at: datetime, *, reopen: bool = True) -> None:
-    """The customer spoke: the conversation is ours to answer again (an auto-reply does not reopen it)."""
+def apply_inbound(thread: Thread, at: datetime, *, reopen: bool = True) -> list[str]:
+    """note_inbound on the object only: the fields it changed, for the caller to write (batch paths write many)."""
     last_inbound = max(thread.last_inbound_at or at, at)
     last_activity = max(thread.last_activity_at, at)
     reopens = reopen and thread.status != ThreadStatus.OPEN
     if last_inbound == thread.last_inbound_at and last_activity == thread.last_activity_at and not reopens:
-        return  # already so (a thread this message opened, or an older message arriving late): nothing to write
+        return []  # already so (a thread this message opened, or an older message arriving late): nothing to write
     thread.last_inbound_at, thread.last_activity_at = last_inbound, last_activity
     fields = ["last_inbound_at", "last_activity_at", "updated_at"]
     if reopens:
         thread.status = ThreadStatus.OPEN
         fields.append("status")
-    update_rows([thread], fields)  # save(update_fields=…) without compiling the UPDATE for every message
+    return fields
+
+
+def note_inbound(thread: Thread, at: datetime, *, reopen: bool = True) -> None:
+    """The customer spoke: the conversation is ours to answer again (an auto-reply does not reopen it)."""
+    fields = apply_inbound(thread, at, reopen=reopen)
+    if fields:
+        update_rows([thread], fields)  # save(update_fields=…) without compiling the UPDATE for every message
+
+
+OUTBOUND_FIELDS = ["last_outbound_at", "last_activity_at", "status", "updated_at"]
+
+
+def apply_outbound(thread: Thread, at: datetime) -> list[str]:
+    """note_outbound on the object only: the fields it changed (always all of OUTBOUND_FIELDS)."""
+    thread.last_outbound_at = max(thread.last_outbound_at or at, at)
+    thread.last_activity_at = max(thread.last_activity_at, at)
+    thread.status = ThreadStatus.WAITING
+    return OUTBOUND_FIELDS
 
 
 def note_outbound(thread: Thread, at: datetime) -> None:
     """We answered: the conversation now waits on the customer."""
-    thread.last_outbound_at = max(thread.last_outbound_at or at, at)
-    thread.last_activity_at = max(thread.last_activity_at, at)
-    thread.status = ThreadStatus.WAITING
-    thread.save(update_fields=["last_outbound_at", "last_activity_at", "status", "updated_at"])
+    thread.save(update_fields=apply_outbound(thread, at))
 
 
 @transaction.atomic

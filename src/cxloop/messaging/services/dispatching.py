@@ -22,11 +22,12 @@ from cxloop.channels import registry
 from cxloop.channels.base import OutboundPayload, OutboundSender, SendFailed, SendOutcome, ThreadContext
 from cxloop.core import clock
 from cxloop.core.actor import Actor
-from cxloop.core.bulk import update_rows
+from cxloop.core.bulk import insert_rows, new_object, update_rows
 from cxloop.core.errors import CxloopError
 from cxloop.core.permissions import Perm
 from cxloop.events.bus import publish, publish_all
 from cxloop.interactions import services as interaction_services
+from cxloop.interactions.bulk_recording import TimelineEntry, record_interactions
 from cxloop.interactions.models import Thread
 from cxloop.interactions.types import InteractionInput
 from cxloop.messaging import governance
@@ -203,12 +204,8 @@ def _author(message: OutboundMessage) -> Actor:
     return Actor(user=message.created_by, via="messaging", permissions=frozenset({Perm.INTERACTIONS_WRITE}))
 
 
-def _record_on_timeline(message: OutboundMessage, outcome: SendOutcome) -> str:
-    """The outbound interaction, threaded by the provider's id so the customer's reply finds it. Never fatal:
-    the message is out, and a timeline problem must not make it look unsent (which would send it again).
-    record_interaction is atomic itself, a savepoint here: a refusal leaves nothing of it behind."""
-    thread = Thread.objects.filter(public_id=message.thread_ref).first() if message.thread_ref else None
-    data = InteractionInput(
+def _timeline_input(message: OutboundMessage, outcome: SendOutcome, thread: Thread | None) -> InteractionInput:
+    return InteractionInput(
         channel=message.channel,
         direction="outbound",
         body=message.body_text,
@@ -217,12 +214,47 @@ def _record_on_timeline(message: OutboundMessage, outcome: SendOutcome) -> str:
         external_id=outcome.provider_message_id[:255],
         metadata={"message": message.public_id, "purpose": message.purpose},
     )
+
+
+def _record_on_timeline(message: OutboundMessage, outcome: SendOutcome) -> str:
+    """The outbound interaction, threaded by the provider's id so the customer's reply finds it. Never fatal:
+    the message is out, and a timeline problem must not make it look unsent (which would send it again).
+    record_interaction is atomic itself, a savepoint here: a refusal leaves nothing of it behind."""
+    thread = Thread.objects.filter(public_id=message.thread_ref).first() if message.thread_ref else None
+    data = _timeline_input(message, outcome, thread)
     try:
         recorded = interaction_services.record_interaction(_author(message), message.customer, data, thread=thread)
     except CxloopError:
         logger.exception("message %s was sent but could not be put on the timeline", message.public_id)
         return ""
     return recorded.public_id
+
+
+def _record_many_on_timeline(sent: Sequence[tuple[OutboundMessage, SendOutcome]]) -> None:
+    """_record_on_timeline for a batch: threads read in one query, interactions written by
+    interactions.bulk_recording. Never fatal either: an entry it refuses is logged and left off the timeline;
+    if the bulk write itself fails (rolled back to its savepoint), each message goes the single way."""
+    refs = {message.thread_ref for message, _ in sent if message.thread_ref}
+    threads = {thread.public_id: thread for thread in Thread.objects.filter(public_id__in=refs).order_by("pk")}
+    entries = []
+    for message, outcome in sent:
+        thread = threads.get(message.thread_ref) if message.thread_ref else None
+        entries.append(
+            TimelineEntry(_author(message), message.customer, _timeline_input(message, outcome, thread), thread)
+        )
+    try:
+        results = record_interactions(entries)
+    except Exception:  # noqa: BLE001 - the messages are out whatever happens here; see the docstring
+        logger.exception("putting %d sent messages on the timeline at once failed; one by one instead", len(sent))
+        for message, outcome in sent:
+            message.interaction_ref = _record_on_timeline(message, outcome)
+        return
+    for (message, _), result in zip(sent, results, strict=True):
+        if isinstance(result, CxloopError):
+            logger.error("message %s was sent but could not be put on the timeline: %s", message.public_id, result)
+            message.interaction_ref = ""
+        else:
+            message.interaction_ref = result.public_id
 
 
 _SENT_FIELDS = (
@@ -239,11 +271,11 @@ _SENT_FIELDS = (
 
 
 def _apply_sent(message: OutboundMessage, outcome: SendOutcome, now: datetime) -> None:
+    """The message's own fields once sent (its interaction_ref is set by the timeline step)."""
     message.status = _OUTCOME_STATUS.get(outcome.state, MessageStatus.SENT)
     message.provider_message_id = outcome.provider_message_id[:255]
     message.sent_at, message.next_attempt_at, message.reason, message.reason_code = now, None, "", ""
     message.attempts += 1
-    message.interaction_ref = _record_on_timeline(message, outcome)
 
 
 def _sent_audit(message: OutboundMessage) -> AuditRecord:
@@ -274,6 +306,7 @@ def _sent_event(message: OutboundMessage) -> MessageSent:
 def _mark_sent(message: OutboundMessage, outcome: SendOutcome) -> None:
     now = clock.now()
     _apply_sent(message, outcome, now)
+    message.interaction_ref = _record_on_timeline(message, outcome)
     update_rows([message], _SENT_FIELDS)  # save(update_fields=...) without compiling the UPDATE each time
     _event(message, MessageStatus.SENT, f"provider id {message.provider_message_id}")
     audit = _sent_audit(message)
@@ -297,11 +330,13 @@ def _mark_sent_many(sent: Sequence[tuple[OutboundMessage, SendOutcome]]) -> None
     now = clock.now()
     for message, outcome in sent:
         _apply_sent(message, outcome, now)
+    _record_many_on_timeline(sent)
     messages = [message for message, _ in sent]
     update_rows(messages, _SENT_FIELDS)
-    DeliveryEvent.objects.bulk_create(
+    insert_rows(
         [
-            DeliveryEvent(
+            new_object(
+                DeliveryEvent,
                 message=message,
                 state=MessageStatus.SENT,
                 occurred_at=now,
