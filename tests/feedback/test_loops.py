@@ -247,6 +247,19 @@ def test_an_email_an_agent_sends_marks_the_loop_contacted(
     assert AuditEntry.objects.filter(action="loop.contacted", object_id=loop.public_id).count() == 1
 
 
+def test_the_open_loop_check_sees_only_this_customers_open_loops(ann, alice, deliver):  # type: ignore[no-untyped-def]
+    other = customer_services.create_customer(Actor.system("test"), CustomerInput(name="Other"))
+    assert not loops._has_open_loop(ann.public_id)
+
+    loop = deliver(answer(ann, score=3, agent=alice.user))
+
+    assert loops._has_open_loop(ann.public_id)
+    assert not loops._has_open_loop(other.public_id)
+    assert not loops._has_open_loop("cus_nobody")
+    Loop.objects.filter(pk=loop.pk).update(state="contacted")
+    assert not loops._has_open_loop(ann.public_id)
+
+
 def test_automated_messages_do_not_count_as_contact(
     ann, alice, deliver, sending, mailoutbox, django_capture_on_commit_callbacks
 ):  # type: ignore[no-untyped-def]
