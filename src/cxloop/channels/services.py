@@ -50,8 +50,12 @@ def _raw_path(channel: str, public_id: str, at: datetime) -> str:
     return f"inbound/{channel}/{at:%Y/%m/%d}/{public_id}.raw"
 
 
-def keep_raw(raw: RawPayload) -> InboundMessage:
-    """Store the bytes and their record first, committed on their own, before any parsing."""
+def keep_raw(raw: RawPayload, *, status: str = InboundStatus.RECEIVED) -> InboundMessage:
+    """Store the bytes and their record first, committed on their own, before any parsing.
+
+    `status` QUEUED: the message is acknowledged now and processed later, in a batch, by the worker
+    (channels.batch.process_received); RECEIVED: the caller processes it at once (receive).
+    """
     at = raw.received_at or clock.now()
     public_id = new_public_id(InboundMessage.PUBLIC_ID_PREFIX)
     path = default_storage.save(_raw_path(raw.channel, public_id, at), ContentFile(raw.data))
@@ -66,6 +70,7 @@ def keep_raw(raw: RawPayload) -> InboundMessage:
         size=len(raw.data),
         sha256=hashlib.sha256(raw.data).hexdigest(),
         meta=raw.meta,
+        status=status,
     )
 
 
@@ -92,32 +97,53 @@ def receive(raw: RawPayload) -> InboundMessage:
     return process_inbound(inbound, raw.data)
 
 
-def process_inbound(inbound: InboundMessage, data: bytes | None = None) -> InboundMessage:
-    """Parse and record a kept payload; on any failure it ends quarantined with the reason, never lost."""
+def process_inbound(inbound: InboundMessage, data: bytes | None = None, *, claimed: bool = False) -> InboundMessage:
+    """Parse and record a kept payload; on any failure it ends quarantined with the reason, never lost.
+
+    `claimed`: the attempt was already counted when the worker claimed the row (channels.batch).
+    """
     payload = _payload_of(inbound, read_raw(inbound) if data is None else data)
-    inbound.attempts += 1
+    if not claimed:
+        inbound.attempts += 1
+    parsed = parse_kept(inbound, payload)
+    if isinstance(parsed, str):
+        return quarantine(inbound, parsed)
+    return record_parsed(inbound, parsed)
+
+
+def parse_kept(inbound: InboundMessage, payload: RawPayload) -> ParsedPayload | str:
+    """The channel adapter's reading of a kept payload, or the reason to quarantine it."""
     try:
-        parsed = registry.adapter_for(inbound.channel).parse(payload)
+        return registry.adapter_for(inbound.channel).parse(payload)
     except PayloadRejected as exc:
-        return _quarantine(inbound, exc.reason)
+        return exc.reason
     except CxloopError as exc:
-        return _quarantine(inbound, exc.message)
+        return exc.message
     except Exception as exc:
         logger.exception("the %s parser failed on %s", inbound.channel, inbound.public_id)
-        return _quarantine(inbound, f"The parser failed ({type(exc).__name__}: {exc}).")
+        return f"The parser failed ({type(exc).__name__}: {exc})."
+
+
+def failure_reason(exc: CxloopError) -> str:
+    """What a quarantined message says about the business error that stopped it."""
+    if isinstance(exc, ValidationError):
+        details = "; ".join(f"{field}: {reason}" for field, reason in exc.fields.items())
+        return f"{exc.message} {details}".strip()
+    return exc.message
+
+
+def record_parsed(inbound: InboundMessage, parsed: ParsedPayload) -> InboundMessage:
+    """Resolve, thread and record what a payload carried (one transaction); quarantined on any failure."""
     try:
         return _record(inbound, parsed)
-    except ValidationError as exc:
-        details = "; ".join(f"{field}: {reason}" for field, reason in exc.fields.items())
-        return _quarantine(inbound, f"{exc.message} {details}".strip())
     except CxloopError as exc:
-        return _quarantine(inbound, exc.message)
+        return quarantine(inbound, failure_reason(exc))
     except Exception as exc:
         logger.exception("recording inbound %s failed", inbound.public_id)
-        return _quarantine(inbound, f"Recording failed ({type(exc).__name__}: {exc}).")
+        return quarantine(inbound, f"Recording failed ({type(exc).__name__}: {exc}).")
 
 
-def _quarantine(inbound: InboundMessage, reason: str) -> InboundMessage:
+def quarantine(inbound: InboundMessage, reason: str) -> InboundMessage:
     inbound.status = InboundStatus.QUARANTINED
     inbound.reason = reason[:2000]
     inbound.processed_at = clock.now()
@@ -156,12 +182,12 @@ def _record(inbound: InboundMessage, parsed: ParsedPayload) -> InboundMessage:
     inbound.customer_ref = next((r.customer_ref for r in recorded if r.customer_ref), "")
     inbound.processed_at = clock.now()
     inbound.reason = ""
-    update_rows([inbound], _PROCESSED_FIELDS)  # save(update_fields=…) without compiling the UPDATE each time
+    update_rows([inbound], PROCESSED_FIELDS)  # save(update_fields=…) without compiling the UPDATE each time
     return inbound
 
 
 # What processing changes on the kept record (the rest was written by keep_raw and stays as it is).
-_PROCESSED_FIELDS = ["status", "interaction_refs", "customer_ref", "processed_at", "reason", "attempts", "updated_at"]
+PROCESSED_FIELDS = ["status", "interaction_refs", "customer_ref", "processed_at", "reason", "attempts", "updated_at"]
 
 
 def _existing(channel: str, external_id: str) -> tuple[str, str] | None:

@@ -288,6 +288,9 @@ CXLOOP_CASE_AUTO_CLOSE_DAYS = env_int("CXLOOP_CASE_AUTO_CLOSE_DAYS", 5)
 CXLOOP_EMAIL_INBOUND_ADDRESSES = env_list("CXLOOP_EMAIL_INBOUND_ADDRESSES", [])
 CXLOOP_SMTPD_HOST = env_str("CXLOOP_SMTPD_HOST", "127.0.0.1")
 CXLOOP_SMTPD_PORT = env_int("CXLOOP_SMTPD_PORT", 2525)
+# "queued": the SMTP server answers 250 once the raw message is kept, the worker processes it in batches;
+# "inline": it parses, resolves and records each message before the 250 (docs/channels/email.md).
+CXLOOP_SMTP_PROCESSING = env_str("CXLOOP_SMTP_PROCESSING", "queued")
 CXLOOP_EMAIL_MAX_ATTACHMENT_BYTES = env_int("CXLOOP_EMAIL_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
 # IMAP polling (off unless a host is set): the mailbox is read, never changed.
 CXLOOP_IMAP_HOST = env_str("CXLOOP_IMAP_HOST", "")

@@ -32,6 +32,7 @@ SCHEDULE: list[Job] = [
     Job("messaging.dispatch_due_messages", "cxloop.messaging.tasks.dispatch_due_messages", timedelta(minutes=1)),
     Job("messaging.fail_stuck_messages", "cxloop.messaging.tasks.fail_stuck_messages", timedelta(minutes=5)),
     Job("channels.poll_imap", "cxloop.channels.tasks.poll_imap", timedelta(minutes=1)),
+    Job("channels.process_received", "cxloop.channels.tasks.process_received", timedelta(minutes=1)),
     Job(
         "interactions.close_waiting",
         "cxloop.interactions.tasks.close_waiting_conversations",

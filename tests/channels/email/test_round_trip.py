@@ -16,6 +16,7 @@ import pytest
 from cxloop.channels.email.smtp import make_controller
 from cxloop.interactions.models import Interaction, Thread, ThreadStatus
 from cxloop.messaging.models import OutboundMessage
+from tests.channels.inbound_queue import drained
 from tests.mailserver import free_port, mail_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,6 +37,7 @@ def servers(settings):
             yield ours, isp
         finally:
             ours.stop()
+            ours.handler.wake.settle()
 
 
 def test_an_email_is_answered_and_the_reply_arrives_threaded_in_the_customers_mailbox(servers, alice, client):
@@ -48,6 +50,7 @@ def test_an_email_is_answered_and_the_reply_arrives_threaded_in_the_customers_ma
     question.set_content("Hello, my card was charged twice for one coffee.")
     with smtplib.SMTP(ours.hostname, ours.port) as smtp:
         smtp.send_message(question)
+    drained()  # the worker's step (CXLOOP_SMTP_PROCESSING "queued": 250 once kept, processed in batches)
 
     thread = Thread.objects.get()
     assert thread.customer.name == "Ann Lee"
@@ -91,6 +94,7 @@ def test_an_email_is_answered_and_the_reply_arrives_threaded_in_the_customers_ma
     answer.set_content("Thanks, I see it.")
     with smtplib.SMTP(ours.hostname, ours.port) as smtp:
         smtp.send_message(answer)
+    drained()
     thread.refresh_from_db()
     assert thread.interactions.count() == 3
     assert thread.status == ThreadStatus.OPEN

@@ -12,6 +12,7 @@ from cxloop.channels.email.imap import MailboxConfig, poll_mailbox
 from cxloop.channels.email.smtp import accepts, make_controller
 from cxloop.channels.models import InboundMessage, InboundStatus, MailboxCursor
 from cxloop.interactions.models import Interaction
+from tests.channels.inbound_queue import drained
 from tests.mailserver import PASSWORD, free_port, mail_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,12 +30,27 @@ def message(
     return msg
 
 
-@pytest.fixture
-def smtpd():
-    controller = make_controller("127.0.0.1", free_port(), allowed=["support@shop.test", "@help.shop.test"])
+@pytest.fixture(params=["queued", "inline"])
+def smtpd(request):
+    """The server in both modes: queued answers 250 once the message is kept and the worker processes it
+    (drained here as the worker does); inline processes it before the 250."""
+    controller = make_controller(
+        "127.0.0.1", free_port(), allowed=["support@shop.test", "@help.shop.test"], processing=request.param
+    )
     controller.start()
     yield controller
     controller.stop()
+    controller.handler.wake.settle()
+
+
+def processed(smtpd) -> InboundMessage:
+    """The one kept message, once processed: queued mode leaves it QUEUED until the worker's batch takes it."""
+    inbound = InboundMessage.objects.get()
+    if smtpd.handler.queued:
+        assert inbound.status == InboundStatus.QUEUED
+        drained()
+        inbound.refresh_from_db()
+    return inbound
 
 
 @pytest.mark.parametrize(
@@ -58,7 +74,7 @@ def test_a_message_sent_over_smtp_is_kept_and_lands_on_the_senders_timeline(smtp
         refused = client.send_message(msg)
         code, reply = client.noop()
     assert refused == {}
-    inbound = InboundMessage.objects.get()
+    inbound = processed(smtpd)
     assert inbound.source == "smtp"
     assert inbound.meta["rcpt_tos"] == ["support@shop.test"]
     assert inbound.meta["mail_from"] == "ann@example.com"
@@ -68,6 +84,28 @@ def test_a_message_sent_over_smtp_is_kept_and_lands_on_the_senders_timeline(smtp
     assert interaction.customer.name == "Ann Lee"
     assert interaction.external_id == msg["Message-ID"].strip("<>")
     assert interaction.thread.subject == "Card charged twice"
+
+
+def test_queued_mail_is_processed_by_the_worker_woken_by_the_server(settings):
+    """No explicit drain: the server's wake-up enqueues channels.process_received, which runs it (the immediate
+    backend stands for the worker here)."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    controller = make_controller("127.0.0.1", free_port(), allowed=[], processing="queued")
+    controller.start()
+    try:
+        with smtplib.SMTP(controller.hostname, controller.port) as client:
+            client.send_message(message())
+        controller.handler.wake.settle()
+    finally:
+        controller.stop()
+    inbound = InboundMessage.objects.get()
+    assert inbound.status == InboundStatus.PROCESSED, inbound.reason
+    assert Interaction.objects.get().customer.name == "Ann Lee"
+
+
+def test_the_processing_mode_is_checked():
+    with pytest.raises(ValueError, match="CXLOOP_SMTP_PROCESSING"):
+        make_controller("127.0.0.1", free_port(), processing="later")
 
 
 def test_mail_for_someone_else_is_refused_at_rcpt_time(smtpd):
@@ -99,7 +137,7 @@ def test_a_message_over_the_size_limit_is_refused_with_552(settings):
 def test_unparseable_mail_is_accepted_kept_and_quarantined_never_lost(smtpd):
     with smtplib.SMTP(smtpd.hostname, smtpd.port) as client:
         client.sendmail("x@example.com", ["support@shop.test"], b"this is not an email at all\r\n")
-    inbound = InboundMessage.objects.get()
+    inbound = processed(smtpd)
     assert inbound.status == InboundStatus.QUARANTINED
     assert inbound.reason
     assert not Interaction.objects.exists()

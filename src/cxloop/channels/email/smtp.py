@@ -1,23 +1,30 @@
 """The built-in inbound SMTP server (`cxloop smtpd`): receive mail for the configured addresses.
 
-aiosmtpd speaks the protocol; each accepted message goes through the channel pipeline in a worker
-thread (the ORM is synchronous), and the server answers 250 only once the raw message is stored, so a
-crash after that point can never lose it. Recipients that are not ours are refused at RCPT time.
+aiosmtpd speaks the protocol; each accepted message is stored in a worker thread (the ORM is synchronous),
+and the server answers 250 only once the raw message is stored, so a crash after that point can never lose
+it. Recipients that are not ours are refused at RCPT time.
+
+CXLOOP_SMTP_PROCESSING picks what happens before the 250: "queued" (the default) keeps the raw message with
+status QUEUED and wakes the worker, which processes kept messages in batches (channels.batch); "inline" runs
+the whole pipeline first (parse, resolve, thread, record), as before. See docs/channels/email.md.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import threading
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from cxloop.channels import services
 from cxloop.channels.base import RawPayload
+from cxloop.channels.models import InboundStatus
 
 logger = logging.getLogger(__name__)
 
@@ -31,31 +38,85 @@ def accepts(address: str, allowed: list[str]) -> bool:
     return any(address == entry or domain == entry for entry in (a.strip().lower() for a in allowed))
 
 
-def _store(envelope: Envelope, peer: Any) -> str:
+PROCESSING_MODES = ("queued", "inline")
+WAKE_DELAY = 0.2  # seconds: the messages kept meanwhile share one wake-up of the worker
+
+
+class _Wakeup:
+    """Enqueue one channels.process_received task for the messages kept in the next WAKE_DELAY seconds.
+
+    A message kept while a wake-up is pending is covered by it (the task is enqueued after that message was
+    committed); one kept after the pending wake-up fired starts the next. So no message waits for the periodic
+    sweep, and under load the queue gets one task row per WAKE_DELAY, not one per message.
+    """
+
+    def __init__(self, delay: float = WAKE_DELAY) -> None:
+        self.delay = delay
+        self.lock = threading.Lock()
+        self.pending = False
+        self.timer: threading.Timer | None = None
+
+    def __call__(self) -> None:
+        with self.lock:
+            if self.pending:
+                return
+            self.pending = True
+            self.timer = threading.Timer(self.delay, self._fire)
+            self.timer.daemon = True
+            self.timer.start()
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait for a pending wake-up to be done (tests; a server stopping)."""
+        timer = self.timer
+        if timer is not None:
+            timer.join(timeout)
+
+    def _fire(self) -> None:
+        with self.lock:
+            self.pending = False
+        try:
+            from cxloop.channels.tasks import process_received  # noqa: PLC0415 - tasks imports the worker side
+
+            process_received.enqueue()
+        except Exception:
+            # The periodic sweep (worker/schedule.py, every minute) processes them all the same.
+            logger.exception("could not wake the worker for kept inbound mail")
+        finally:
+            connection.close()  # this thread's own connection: the thread ends here
+
+
+def _store(envelope: Envelope, peer: Any, *, queued: bool, wake: _Wakeup) -> str:
     close_old_connections()
     try:
         data = envelope.original_content or b""
-        inbound = services.receive(
-            RawPayload(
-                channel="email",
-                data=data,
-                content_type="message/rfc822",
-                source="smtp",
-                meta={
-                    "mail_from": envelope.mail_from or "",
-                    "rcpt_tos": list(envelope.rcpt_tos),
-                    "peer": str(peer[0]) if isinstance(peer, tuple) and peer else str(peer),
-                },
-            )
+        raw = RawPayload(
+            channel="email",
+            data=data,
+            content_type="message/rfc822",
+            source="smtp",
+            meta={
+                "mail_from": envelope.mail_from or "",
+                "rcpt_tos": list(envelope.rcpt_tos),
+                "peer": str(peer[0]) if isinstance(peer, tuple) and peer else str(peer),
+            },
         )
+        if not queued:
+            return services.receive(raw).public_id
+        inbound = services.keep_raw(raw, status=InboundStatus.QUEUED)
+        wake()
         return inbound.public_id
     finally:
         close_old_connections()
 
 
 class InboundHandler:
-    def __init__(self, allowed: list[str] | None = None) -> None:
+    def __init__(self, allowed: list[str] | None = None, *, processing: str | None = None) -> None:
         self.allowed = settings.CXLOOP_EMAIL_INBOUND_ADDRESSES if allowed is None else allowed
+        mode = settings.CXLOOP_SMTP_PROCESSING if processing is None else processing
+        if mode not in PROCESSING_MODES:
+            raise ValueError(f"CXLOOP_SMTP_PROCESSING must be one of {', '.join(PROCESSING_MODES)}, not {mode!r}")
+        self.queued = mode == "queued"
+        self.wake = _Wakeup()
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
@@ -69,7 +130,9 @@ class InboundHandler:
         self, server: SMTP, session: Session, envelope: Envelope
     ) -> str:
         try:
-            public_id = await asyncio.get_running_loop().run_in_executor(None, _store, envelope, session.peer)
+            public_id = await asyncio.get_running_loop().run_in_executor(
+                None, functools.partial(_store, envelope, session.peer, queued=self.queued, wake=self.wake)
+            )
         except Exception:
             # Not even the raw bytes could be stored (disk or database down): ask the sender to retry later.
             logger.exception("could not store an inbound email")
@@ -77,9 +140,12 @@ class InboundHandler:
         return f"250 2.0.0 Accepted as {public_id}"
 
 
-def make_controller(host: str, port: int, *, allowed: list[str] | None = None) -> Controller:
+def make_controller(
+    host: str, port: int, *, allowed: list[str] | None = None, processing: str | None = None
+) -> Controller:
+    """The server; `processing` "queued" or "inline" overrides CXLOOP_SMTP_PROCESSING."""
     return Controller(
-        InboundHandler(allowed),
+        InboundHandler(allowed, processing=processing),
         hostname=host,
         port=port,
         data_size_limit=settings.CXLOOP_INBOUND_MAX_BYTES,
