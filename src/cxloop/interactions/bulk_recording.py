@@ -25,9 +25,14 @@ from cxloop.core.permissions import Perm
 from cxloop.customers.models import Customer
 from cxloop.events.bus import publish_all
 from cxloop.interactions.conversations import apply_inbound, apply_outbound
-from cxloop.interactions.events import InteractionRecorded
 from cxloop.interactions.models import Direction, Interaction, Thread
-from cxloop.interactions.services import build_interaction, clean_interaction, record_interaction
+from cxloop.interactions.services import (
+    build_interaction,
+    clean_interaction,
+    record_interaction,
+    recorded_audit,
+    recorded_event,
+)
 from cxloop.interactions.types import InteractionInput
 from cxloop.privacy.services import AuditRecord, record_audits
 
@@ -110,7 +115,7 @@ def record_interactions(entries: Sequence[TimelineEntry]) -> list[Interaction | 
         for names, threads in by_fields.items():
             update_rows(threads, names)
         _audit(built)
-        publish_all([_recorded_event(interaction) for _, _, interaction in built])
+        publish_all([recorded_event(interaction) for _, _, interaction in built])
         for index, _, interaction in built:
             results[index] = interaction
     assert all(result is not None for result in results)
@@ -120,27 +125,8 @@ def record_interactions(entries: Sequence[TimelineEntry]) -> list[Interaction | 
 def _audit(built: list[tuple[int, TimelineEntry, Interaction]]) -> None:
     """One "interaction.recorded" entry each, written per actor (record_audits takes one actor a call)."""
     by_actor: dict[tuple[Any, ...], tuple[Actor, list[AuditRecord]]] = {}
-    for _, entry, i in built:
+    for _, entry, interaction in built:
         _, records = by_actor.setdefault(_audit_key(entry.actor), (entry.actor, []))
-        records.append(
-            AuditRecord(
-                "interaction.recorded",
-                object_type="customer",
-                object_id=i.customer.public_id,
-                summary=f"{i.direction} {i.channel}: {i.summary[:120]}",
-                after={"interaction": i.public_id, "channel": i.channel, "direction": i.direction},
-            )
-        )
+        records.append(recorded_audit(interaction))
     for actor, records in by_actor.values():
         record_audits(actor, records)
-
-
-def _recorded_event(interaction: Interaction) -> InteractionRecorded:
-    return InteractionRecorded(
-        interaction_id=interaction.public_id,
-        customer_id=interaction.customer.public_id,
-        channel=interaction.channel,
-        direction=interaction.direction,
-        case_id=interaction.case_ref,
-        kind=str(interaction.metadata.get("kind", "message")),
-    )

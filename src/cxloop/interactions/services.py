@@ -176,25 +176,41 @@ def record_interaction(
     interaction.save()
     if thread is not None:
         _note_activity(thread, data, occurred_at)
+    audit = recorded_audit(interaction)
     record_audit(
         actor,
+        audit.action,
+        object_type=audit.object_type,
+        object_id=audit.object_id,
+        summary=audit.summary,
+        after=audit.after,
+    )
+    publish(recorded_event(interaction))
+    return interaction
+
+
+def recorded_audit(interaction: Interaction) -> AuditRecord:
+    """The audit entry of an interaction put on a timeline: one definition for the single and the batch paths."""
+    i = interaction
+    return AuditRecord(
         "interaction.recorded",
         object_type="customer",
-        object_id=customer.public_id,
-        summary=f"{data.direction} {data.channel}: {interaction.summary[:120]}",
-        after={"interaction": interaction.public_id, "channel": data.channel, "direction": data.direction},
+        object_id=i.customer.public_id,
+        summary=f"{i.direction} {i.channel}: {i.summary[:120]}",
+        after={"interaction": i.public_id, "channel": i.channel, "direction": i.direction},
     )
-    publish(
-        InteractionRecorded(
-            interaction_id=interaction.public_id,
-            customer_id=customer.public_id,
-            channel=interaction.channel,
-            direction=interaction.direction,
-            case_id=interaction.case_ref,
-            kind=str(interaction.metadata.get("kind", "message")),
-        )
+
+
+def recorded_event(interaction: Interaction) -> InteractionRecorded:
+    """The "interaction.recorded" event of an interaction put on a timeline (single and batch paths)."""
+    return InteractionRecorded(
+        interaction_id=interaction.public_id,
+        customer_id=interaction.customer.public_id,
+        channel=interaction.channel,
+        direction=interaction.direction,
+        case_id=interaction.case_ref,
+        kind=str(interaction.metadata.get("kind", "message")),
     )
-    return interaction
 
 
 @transaction.atomic
@@ -433,34 +449,10 @@ def _record_resolved(actor: Actor, resolved: list[tuple[_Pending, customer_servi
         for customer, data, occurred_at in entries
     ]
     insert_groups([new_threads, interactions])  # threads first: interactions of new threads point at them
-    record_audits(
-        actor,
-        [
-            AuditRecord(
-                "interaction.recorded",
-                object_type="customer",
-                object_id=i.customer.public_id,
-                summary=f"{i.direction} {i.channel}: {i.summary[:120]}",
-                after={"interaction": i.public_id, "channel": i.channel, "direction": i.direction},
-            )
-            for i in interactions
-        ],
-    )
+    record_audits(actor, [recorded_audit(i) for i in interactions])
     for (p, resolution), interaction in zip(resolved, interactions, strict=True):
         p.result.interaction, p.result.resolution = interaction, resolution
-    publish_all(
-        [
-            InteractionRecorded(
-                interaction_id=i.public_id,
-                customer_id=i.customer.public_id,
-                channel=i.channel,
-                direction=i.direction,
-                case_id=i.case_ref,
-                kind=str(i.metadata.get("kind", "message")),
-            )
-            for i in interactions
-        ]
-    )
+    publish_all([recorded_event(i) for i in interactions])
 
 
 def _reported(exc: CxloopError) -> CxloopError:
