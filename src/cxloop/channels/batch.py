@@ -112,19 +112,21 @@ def process_received(limit: int = BATCH_SIZE) -> int:
 
 
 def drain(*, limit: int = BATCH_SIZE, max_seconds: float = 50.0) -> int:
-    """process_received until nothing is queued (or `max_seconds` have passed); returns how many were taken."""
+    """process_received until a batch comes back short of `limit` (the queue was empty when it was claimed) or
+    `max_seconds` have passed; returns how many were taken. Mail kept meanwhile has woken the worker again, so
+    it is taken by the next run, in a fuller batch, instead of a trickle of small ones now."""
     deadline = time.monotonic() + max_seconds
     total = 0
     while time.monotonic() < deadline:
         taken = process_received(limit)
         total += taken
-        if taken == 0:
+        if taken < limit:
             break
     return total
 
 
 # --- processing ---------------------------------------------------------------------------------------------
-@dataclass
+@dataclass(eq=False)  # entries are found by identity (list.index), never compared field by field
 class _Entry:
     """One claimed message on the batch way: its record, what it carried, and what the batch made of it."""
 
