@@ -20,6 +20,7 @@ from cxloop.core.bulk import (
     loaded_objects,
     new_object,
     select_values,
+    select_with_related,
     update_rows,
     update_values,
 )
@@ -283,6 +284,38 @@ def test_select_values_is_what_values_list_gives(db):
     assert ours["threads"][0][3] == WHEN
     assert ours["suggestions"][0][suggestion_names.index("evidence")] == {"a": [1]}
     assert identities[1].pk == ours["identities"][1][0]
+
+
+def test_select_with_related_is_what_values_list_across_the_key_gives(db, django_assert_num_queries):
+    # given: identities (a boolean, converted on SQLite) of customers (a timestamp and JSON, converted too); the
+    # condition names a column both tables have ("id")
+    customers = insert_rows([Customer(name=f"C{n}", attributes={"n": n}) for n in range(3)])
+    identities = insert_rows(
+        [
+            Identity(customer=c, kind="email", value=f"c{n}@x.com", match_value=f"c{n}@x.com", is_verified=n == 1)
+            for n, c in enumerate([*customers, customers[0]])
+        ]
+    )
+    names = ["id", "customer_id", "value", "is_verified"]
+    related_names = ["id", "public_id", "name", "attributes", "created_at"]
+    wanted = [identities[3].pk, identities[1].pk, identities[0].pk]
+
+    # when
+    with django_assert_num_queries(1):
+        ours = select_with_related(Identity, names, "customer", related_names, id__in=wanted, kind="email")
+
+    # then
+    theirs = Identity.objects.filter(id__in=wanted, kind="email").values_list(
+        *names, *(f"customer__{name}" for name in related_names)
+    )
+    assert sorted(ours) == sorted((row[:4], row[4:]) for row in theirs)
+    assert sorted(ours)[0] == (
+        (identities[0].pk, customers[0].pk, "c0@x.com", False),
+        (customers[0].pk, customers[0].public_id, "C0", {"n": 0}, customers[0].created_at),
+    )
+    assert select_with_related(Identity, names, "customer", related_names, id__in=[]) == []
+    with pytest.raises(TypeError):
+        select_with_related(Identity, names, "kind", related_names, id__in=wanted)
 
 
 def test_select_values_reads_nothing_for_an_empty_list(db, django_assert_num_queries):

@@ -215,3 +215,69 @@ def test_needs_edit_permission(charlie):
         resolve_batch(charlie.actor, [prepare_resolution([_email("x@example.com")])])
 
     assert Customer.objects.count() == 0
+
+
+KNOWN = [
+    _request(_email("ann@example.com")),  # one known identity
+    _request(_email("ANN@example.com"), _email("ann@example.com"), name="Other"),  # one key given twice; has a name
+    _request(_phone("(555) 010-0200", region="US"), name="Uma"),  # known, no name yet: filled
+    _request(_phone("+15550100200"), name="Later"),  # named by the request before: kept
+    _request(_email("new@example.com"), name="Nia"),  # new
+    _request(_email("new@example.com")),  # known: made by a request of this batch
+    _request(_email("new@example.com"), _phone("+15550100200")),  # all known, two customers: a suggestion
+    _request(_email("ann@example.com"), _email("ann2@example.com")),  # one known, one to attach
+]
+
+
+def test_requests_of_known_identities_resolve_as_one_by_one(alice):
+    # given: ann, and a customer with a phone and no name
+    _seed(alice.actor)
+    seen_before = dict(Identity.objects.values_list("value", "last_seen_at"))
+    customers, identities = (
+        set(Customer.objects.values_list("pk", flat=True)),
+        set(Identity.objects.values_list("pk", flat=True)),
+    )
+
+    def key(pk: int, saved: set[int]) -> int | str:  # rows made by a run: keys differ between runs on PostgreSQL
+        return pk if pk in saved else "new"
+
+    def outcome(resolutions: list[Any]) -> tuple[Any, ...]:
+        summary = [
+            (
+                key(r.customer.pk, customers),
+                r.customer.name,
+                r.created,
+                [(key(i.pk, identities), i.value) for i in r.matched],
+                len(r.suggestions),
+            )
+            for r in resolutions
+        ]
+        touched = sorted(
+            v for v, at in Identity.objects.values_list("value", "last_seen_at") if at != seen_before.get(v)
+        )
+        return summary, _state(), touched, MergeSuggestion.objects.count()
+
+    def one_by_one() -> tuple[Any, ...]:
+        return outcome([services.resolve_customer(alice.actor, **r) for r in KNOWN])
+
+    def batched() -> tuple[Any, ...]:
+        return outcome(resolve_batch(alice.actor, [prepare_resolution(**r) for r in KNOWN]))
+
+    # when
+    expected = _roll_back(one_by_one)
+    actual = _roll_back(batched)
+
+    # then
+    assert actual == expected
+    summary, state, touched, suggestions = actual
+    ann, uma = Customer.objects.order_by("pk").values_list("pk", flat=True)
+    assert [(pk, name, created) for pk, name, created, _, _ in summary][:4] == [
+        (ann, "Ann", False),
+        (ann, "Ann", False),
+        (uma, "Uma", False),
+        (uma, "Uma", False),
+    ]
+    assert [value for _, value in summary[1][3]] == ["ann@example.com", "ann@example.com"]
+    assert [s for *_, s in summary] == [0, 0, 0, 0, 0, 0, 1, 0]
+    assert touched == ["+15550100200", "ann2@example.com", "ann@example.com", "new@example.com"]
+    assert suggestions == 1

@@ -335,9 +335,11 @@ def _placeholders(count: int) -> str:
 
 
 def _where(
-    connection: BaseDatabaseWrapper, model: type[models.Model], conditions: dict[str, Any]
+    connection: BaseDatabaseWrapper, model: type[models.Model], conditions: dict[str, Any], *, qualified: bool = False
 ) -> tuple[str, list[Any]]:
-    """The WHERE clause and parameters for select_values' conditions (the caller handles empty lists)."""
+    """The WHERE clause and parameters for select_values' conditions (the caller handles empty lists); with
+    `qualified`, the columns are named with their table (for a join)."""
+    prefix = f"{connection.ops.quote_name(model._meta.db_table)}." if qualified else ""
     by_name = {f.attname: f for f in model._meta.concrete_fields}
     clauses: list[str] = []
     params: list[Any] = []
@@ -346,7 +348,7 @@ def _where(
         field = by_name.get(name)
         if field is None or lookup not in ("", "in") or not isinstance(field, (models.ForeignKey, *_PLAIN)):
             raise TypeError(f"select_values does not take {key!r}")
-        column = connection.ops.quote_name(str(field.column))
+        column = prefix + connection.ops.quote_name(str(field.column))
         if not lookup:
             if value is None:
                 raise TypeError(f"{key!r}: = NULL matches nothing; select_values does not take None")
@@ -391,8 +393,15 @@ def select_values(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
+    return _converted(connection, [(table, field) for field in fields], rows)
+
+
+def _converted(
+    connection: BaseDatabaseWrapper, columns: list[tuple[str, models.Field[Any, Any]]], rows: list[Any]
+) -> list[tuple[Any, ...]]:
+    """Rows of `columns` (table, field) as values_list converts them (booleans and timestamps on SQLite, JSON)."""
     converting = []
-    for index, field in enumerate(fields):
+    for index, (table, field) in enumerate(columns):
         col = field.get_col(table)
         converters = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
         if converters:
@@ -407,6 +416,50 @@ def select_values(
                 values[index] = convert(values[index], col, connection)
         converted.append(tuple(values))
     return converted
+
+
+def select_with_related(
+    model: type[models.Model],
+    attnames: Sequence[str],
+    relation: str,
+    related_attnames: Sequence[str],
+    **conditions: Any,
+) -> list[tuple[tuple[Any, ...], tuple[Any, ...]]]:
+    """select_values of `model`, each row with `related_attnames` of the row its foreign key `relation` points at.
+
+    One query (an inner join) instead of select_values and then a second read of the related rows by an IN list
+    of their keys: `(values, related values)` per row, both converted as values_list converts them. Rows whose
+    foreign key is NULL are left out, as the join leaves them. The conditions are select_values', on `model`.
+    """
+    if any(key.endswith("__in") and not isinstance(value, str) and not value for key, value in conditions.items()):
+        return []
+    connection = connections[router.db_for_read(model)]
+    quote = connection.ops.quote_name
+    by_name = {f.attname: f for f in model._meta.concrete_fields}
+    foreign = model._meta.get_field(relation)
+    if not isinstance(foreign, models.ForeignKey):
+        raise TypeError(f"{relation!r} is not a foreign key of {model.__name__}")
+    related = foreign.related_model
+    assert isinstance(related, type)
+    related_by_name = {f.attname: f for f in related._meta.concrete_fields}
+    table, related_table = model._meta.db_table, related._meta.db_table
+    columns = [(table, by_name[name]) for name in attnames]
+    columns += [(related_table, related_by_name[name]) for name in related_attnames]
+    where, params = _where(connection, model, conditions, qualified=True)
+    target = foreign.target_field
+    # Only identifiers from the models' own metadata go into the text; every value is a parameter.
+    sql = (
+        f"SELECT {', '.join(f'{quote(t)}.{quote(str(f.column))}' for t, f in columns)} FROM {quote(table)}"  # noqa: S608
+        f" INNER JOIN {quote(related_table)} ON {quote(related_table)}.{quote(str(target.column))}"
+        f" = {quote(table)}.{quote(str(foreign.column))}"
+    )
+    if where:
+        sql += f" WHERE {where}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    split = len(attnames)
+    return [(row[:split], row[split:]) for row in _converted(connection, columns, rows)]
 
 
 def load_objects(model: type[M], attnames: Sequence[str], *, order_by_pk: bool = False, **conditions: Any) -> list[M]:

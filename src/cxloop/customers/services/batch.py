@@ -33,10 +33,10 @@ from cxloop.core.actor import Actor
 from cxloop.core.bulk import (
     collector_paused,
     insert_groups,
-    load_objects,
     loaded_objects,
     new_object,
     select_values,
+    select_with_related,
     update_rows,
     update_values,
 )
@@ -77,8 +77,10 @@ def prepare_resolution(
     """Validate and canonicalise as `resolve_customer` does, raising the same ValidationError for bad input."""
     if not identities:
         raise ValidationError("At least one identity is needed.", fields={"identities": "must not be empty"})
-    country = clean_profile({"country": country})["country"]  # as resolve_customer: a profile edit's check
-    canonical = [_canonical(identity, country, index) for index, identity in enumerate(identities)]
+    if country:  # as resolve_customer: a profile edit's check (which leaves "" as it is)
+        country = clean_profile({"country": country})["country"]
+    default_region = settings.CXLOOP_DEFAULT_REGION  # read once: a lazy setting costs a call each time
+    canonical = [_canonical(identity, country, index, default_region) for index, identity in enumerate(identities)]
     return PreparedResolution(
         identities=list(identities),
         canonical=canonical,
@@ -88,13 +90,11 @@ def prepare_resolution(
     )
 
 
-def _canonical(identity: IdentityInput, country: str, index: int) -> CanonicalIdentity:
+def _canonical(identity: IdentityInput, country: str, index: int, default_region: str) -> CanonicalIdentity:
     """canonicalize_all's answer for one identity, remembered: a backlog repeats the same senders, spelled
     the same way, and e-mail and phone validation cost 60 to 140 µs each."""
     try:
-        return _remembered(
-            identity.kind, identity.value, identity.network, identity.region, country, settings.CXLOOP_DEFAULT_REGION
-        )
+        return _remembered(identity.kind, identity.value, identity.network, identity.region, country, default_region)
     except ValidationError:
         # Compute it again for the error: its fields name the identity's position in this request.
         return canonicalize_one(identity, customer_country=country, field_prefix=f"identities[{index}].")
@@ -154,12 +154,9 @@ _CUSTOMER_FIELDS = ["id", "public_id", "name", "search_name", "country", "status
 _SUGGESTION_FIELDS = [f.attname for f in MergeSuggestion._meta.concrete_fields]
 
 
-def _identities(**lookup: Any) -> list[Identity]:
-    return load_objects(Identity, _IDENTITY_FIELDS, **lookup)
-
-
-def _customers(**lookup: Any) -> list[Customer]:
-    return load_objects(Customer, _CUSTOMER_FIELDS, **lookup)
+def _with_customers(**lookup: Any) -> list[tuple[tuple[Any, ...], tuple[Any, ...]]]:
+    """Rows of _IDENTITY_FIELDS, each with its customer's _CUSTOMER_FIELDS, in one read."""
+    return select_with_related(Identity, _IDENTITY_FIELDS, "customer", _CUSTOMER_FIELDS, **lookup)
 
 
 def _key(item: CanonicalIdentity) -> Key:
@@ -199,14 +196,21 @@ class _Batch:
         """
         wanted = {_key(item) for request in requests for item in request.canonical}
         rows: dict[int, Identity] = {}
-        # One IN list over the values of every kind and network (the value index), not one per (kind, network):
-        # fewer round trips, which is most of this read's cost on PostgreSQL. A row of another kind or network
-        # holding the same value is dropped here, so `rows` is exactly the identities of the wanted keys.
+        customer_rows: dict[int, tuple[Any, ...]] = {}
         using = router.db_for_read(Identity)
+
+        def take(selected: list[tuple[tuple[Any, ...], tuple[Any, ...]]]) -> None:
+            identities = loaded_objects(Identity, _IDENTITY_FIELDS, [row for row, _ in selected], using=using)
+            rows.update((i.pk, i) for i in identities)
+            customer_rows.update((customer[0], customer) for _, customer in selected)
+
+        # One IN list over the values of every kind and network (the value index), not one per (kind, network),
+        # each row read with its customer's (a join, not a second read by an IN list of customer keys): fewer
+        # round trips, which is most of this read's cost on PostgreSQL. A row of another kind or network
+        # holding the same value is dropped here, so `rows` is exactly the identities of the wanted keys.
         for chunk in _chunks(sorted({value for _, _, value in wanted})):
-            selected = select_values(Identity, _IDENTITY_FIELDS, value__in=chunk)
-            hits = [row for row in selected if (row[_KIND], row[_NETWORK], row[_VALUE]) in wanted]
-            rows.update((i.pk, i) for i in loaded_objects(Identity, _IDENTITY_FIELDS, hits, using=using))
+            selected = _with_customers(value__in=chunk)
+            take([(row, customer) for row, customer in selected if (row[_KIND], row[_NETWORK], row[_VALUE]) in wanted])
         found = {(i.kind, i.network, i.value) for i in rows.values()}
         loose_keys = sorted(
             {
@@ -217,16 +221,17 @@ class _Batch:
             }
         )
         for chunk in _chunks(loose_keys):
-            rows.update((i.pk, i) for i in _identities(kind=IdentityKind.EMAIL, match_value__in=chunk))
-        for chunk in _chunks(sorted({i.customer_id for i in rows.values()})):
-            for customer in _customers(id__in=chunk):
-                known = self.slots.get(customer.pk)
-                if known is None:
-                    self.slots[customer.pk] = _Slot(customer, saved=True, order=(0, customer.pk))
-                else:
-                    for field in _CUSTOMER_FIELDS[1:]:
-                        setattr(known.customer, field, getattr(customer, field))
-                    known.customer.__dict__.pop("updated_at", None)  # deferred: read again if asked for
+            take(_with_customers(kind=IdentityKind.EMAIL, match_value__in=chunk))
+        ordered = [customer_rows[pk] for pk in sorted(customer_rows)]
+        customers = loaded_objects(Customer, _CUSTOMER_FIELDS, ordered, using=router.db_for_read(Customer))
+        for customer in customers:
+            known = self.slots.get(customer.pk)
+            if known is None:
+                self.slots[customer.pk] = _Slot(customer, saved=True, order=(0, customer.pk))
+            else:
+                for field in _CUSTOMER_FIELDS[1:]:
+                    setattr(known.customer, field, getattr(customer, field))
+                known.customer.__dict__.pop("updated_at", None)  # deferred: read again if asked for
         for pk in sorted(rows.keys() - self.indexed):
             identity = rows[pk]
             self._index(_Seen(identity, self.slots[identity.customer_id]))
@@ -274,6 +279,9 @@ class _Batch:
     # --- placing ---------------------------------------------------------------------------
     def place(self, request: PreparedResolution) -> Resolution | CxloopError | None:
         """The request's resolution (or the error resolve_customer raised for it); None to stop the batch."""
+        usual = self._place_known(request)
+        if usual is not None:
+            return usual
         by_slot = self._matches(request.canonical)
         if not by_slot:
             return self._create(request)
@@ -295,13 +303,41 @@ class _Batch:
         for identity in self._attach(slot, fresh, source=request.source):
             self._record_added(slot.customer, identity)
         self.touched.update(s.identity.pk for s in matched if s.identity.pk is not None)
+        self._fill_name(slot, request)
+        return Resolution(
+            customer=slot.customer, created=False, matched=[s.identity for s in matched], suggestions=suggestions
+        )
+
+    def _place_known(self, request: PreparedResolution) -> Resolution | None:
+        """The usual request, placed without the general path's bookkeeping; None when it is not that case.
+
+        That case: every identity of the request is a key the batch knows exactly (a row read or one made by an
+        earlier request), and all of them belong to one active customer. The general path answers it the same
+        way: exact hits leave the sub-address keys unread, one customer matched leaves no primary to pick and
+        nothing to suggest, every key known leaves nothing to attach; the identities matched are the hits in
+        the request's order (a key given twice, twice), their last_seen_at is written, an empty name filled.
+        """
+        exact = self.exact
+        hits: list[_Seen] = []
+        for item in request.canonical:
+            seen = exact.get((item.kind, item.network, item.value))
+            if seen is None or (hits and seen.slot is not hits[0].slot):
+                return None
+            hits.append(seen)
+        slot = hits[0].slot  # prepare_resolution refuses a request without identities
+        if not slot.customer.is_active:
+            return None
+        self.touched.update(s.identity.pk for s in hits if s.identity.pk is not None)
+        self._fill_name(slot, request)
+        return Resolution(customer=slot.customer, created=False, matched=[s.identity for s in hits])
+
+    @staticmethod
+    def _fill_name(slot: _Slot, request: PreparedResolution) -> None:
+        """As resolve_customer: a customer without a name takes the request's."""
         customer = slot.customer
         if not customer.name and request.name:
             customer.name, customer.search_name = request.name, search_key(request.name)
             slot.name_filled = slot.saved
-        return Resolution(
-            customer=customer, created=False, matched=[s.identity for s in matched], suggestions=suggestions
-        )
 
     def _suggest(
         self, primary: _Slot, other: _Slot, by_slot: dict[_Slot, list[_Seen]], *, source: str
