@@ -284,7 +284,11 @@ def test_no_shape_of_body_gets_a_server_error(client, alice, purchase, body):
 
 @pytest.mark.parametrize(
     ("value", "field"),
-    [(b"NaN", "properties.amount"), (b'{"deep": [1, Infinity]}', "properties.amount.deep[1]")],
+    [
+        (b"NaN", "properties.amount"),
+        (b'{"deep": [1, Infinity]}', "properties.amount.deep[1]"),
+        (b'{"NaN": "Infinity", "x": [1.5, -Infinity]}', "properties.amount.x[1]"),  # the words as text first
+    ],
 )
 def test_nan_and_infinity_are_refused_with_their_path(client, alice, system, value, field):
     """Python's JSON parser takes them; PostgreSQL refuses them inside JSON (it was a 500 there)."""
@@ -297,6 +301,17 @@ def test_nan_and_infinity_are_refused_with_their_path(client, alice, system, val
     assert response.status_code == 422
     assert response.json()["error"]["fields"] == {field: "must be a finite number (JSON has no NaN or Infinity)"}
     assert Event.objects.count() == 0
+
+
+def test_nan_and_infinity_as_text_are_stored(client, alice, system):
+    services.create_event_type(system, EventTypeInput(key="free.form", name="Anything goes"))
+    properties = {"label": "NaN", "Infinity": ["-Infinity", 1.5, {"NaN": 0}]}
+    event = {"event_id": "t-1", "type": "free.form", "customer": {"email": "n@example.com"}, "properties": properties}
+
+    response = client.post("/api/v1/events", data=json.dumps(event), content_type="application/json", **alice.headers())
+
+    assert response.status_code == 201
+    assert Event.objects.get().properties == properties
 
 
 def test_a_schema_holding_nan_is_refused_with_its_path(client, ada):
