@@ -87,7 +87,9 @@ class Identity(PublicIdModel):
     kind = models.CharField(max_length=16, choices=IdentityKind.choices)
     network = models.CharField(max_length=50, blank=True, default="")
     value = models.CharField(max_length=254)
-    match_value = models.CharField(max_length=254, db_index=True)
+    # No index of its own: every reader gives the kind too, and ("kind", "match_value") below serves them all; the
+    # single-column index (two on PostgreSQL, with its LIKE twin) only cost every identity written.
+    match_value = models.CharField(max_length=254)
     is_verified = models.BooleanField(default=False)
     source = models.CharField(max_length=50, blank=True, help_text="Where this identity was learnt.")
     last_seen_at = models.DateTimeField(null=True, blank=True)

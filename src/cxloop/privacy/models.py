@@ -8,8 +8,10 @@ from django.db import models
 
 class AuditEntry(models.Model):
     occurred_at = models.DateTimeField(db_index=True)
+    # No index of its own: privacy_audit_actor (actor_user, occurred_at) begins with it and serves every reader (the
+    # SET NULL when a user is deleted); a second one only cost every audit row written.
     actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     actor_token = models.ForeignKey(
         "accounts.ApiToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
