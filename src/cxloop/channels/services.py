@@ -444,6 +444,9 @@ def reprocess(actor: Actor, inbound: InboundMessage) -> InboundMessage:
     actor.require(Perm.CHANNELS_MANAGE)
     if inbound.status in (InboundStatus.PROCESSED, InboundStatus.DUPLICATE):
         raise ValidationError("This message was already processed.", fields={"status": inbound.status})
+    if inbound.status == InboundStatus.QUEUED:
+        # The worker may be processing it right now; reprocessing beside it could record it twice.
+        raise ValidationError("This message is waiting for the worker.", fields={"status": inbound.status})
     before = inbound.status
     result = process_inbound(inbound)
     record_audit(

@@ -398,6 +398,19 @@ def test_a_message_whose_processing_keeps_getting_interrupted_is_quarantined_not
     assert not Interaction.objects.exists()
 
 
+def test_a_queued_message_cannot_be_reprocessed_beside_the_worker():
+    from cxloop.core.actor import Actor
+    from cxloop.core.errors import ValidationError
+
+    [kept] = queue(mail(1, sender="ann@example.com", subject="Hello")[0])
+    with pytest.raises(ValidationError, match="waiting for the worker"):
+        services.reprocess(Actor.system("test"), kept)
+    assert batch.process_received() == 1
+    kept.refresh_from_db()
+    assert kept.status == InboundStatus.PROCESSED
+    assert kept.attempts == 1
+
+
 def test_an_unexpected_failure_in_a_batch_falls_back_to_one_by_one(monkeypatch):
     queue(*(mail(n, sender=f"u{n}@example.com", subject="Hello")[0] for n in range(1, 5)))
 
