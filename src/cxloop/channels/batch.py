@@ -47,9 +47,8 @@ from cxloop.customers import services as customer_services
 from cxloop.customers.models import Customer
 from cxloop.events.bus import DomainEvent, publish_all
 from cxloop.interactions.conversations import SUBJECT_WINDOW
-from cxloop.interactions.events import InteractionRecorded
 from cxloop.interactions.models import Interaction, Thread, ThreadStatus
-from cxloop.interactions.services import build_interaction, clean_interaction
+from cxloop.interactions.services import build_interaction, clean_interaction, recorded_audit, recorded_event
 from cxloop.privacy.services import AuditRecord, record_audits
 
 logger = logging.getLogger(__name__)
@@ -374,25 +373,8 @@ def _write(actor: Actor, entries: list[_Entry], recorded: list[_Entry]) -> None:
                 held_new.setdefault(id(thread), set()).add(data.external_id)
         entry.interaction = interaction
         interactions.append(interaction)
-        audits.append(
-            AuditRecord(
-                "interaction.recorded",
-                object_type="customer",
-                object_id=customer.public_id,
-                summary=f"{interaction.direction} {interaction.channel}: {interaction.summary[:120]}",
-                after={"interaction": interaction.public_id, "channel": data.channel, "direction": data.direction},
-            )
-        )
-        events.append(
-            InteractionRecorded(
-                interaction_id=interaction.public_id,
-                customer_id=customer.public_id,
-                channel=interaction.channel,
-                direction=interaction.direction,
-                case_id=interaction.case_ref,
-                kind=item.kind,
-            )
-        )
+        audits.append(recorded_audit(interaction))  # record_interaction's entry and event, one definition
+        events.append(recorded_event(interaction))
         events.append(
             InboundReceived(
                 inbound_id=entry.inbound.public_id,
