@@ -168,16 +168,19 @@ def email_rows(r: dict[str, Any], rss: str) -> None:
         return
     if "inbound" in r:
         i = r["inbound"]
-        label = f"(c) email in {i['messages']:,} via SMTP, {r['db']}"
+        label = f"(c) email in {i['messages']:,} SMTP {i.get('mode', 'inline')}, {r['db']}"
         figure = f"{i['per_s']:,.0f} msg/s (p95 {i['p95_ms']:.0f} ms)"
         baseline = f"aiosmtpd {max(i['ceiling_per_s']):,}/s"
         print(f"{label:<44}{figure:>22}{baseline:>24}{i['ratio']:>9.3f}{rss:>11}")
     if "outbound" in r:
         o = r["outbound"]
-        label = f"(c) email out {o['messages']:,} to a sink, {r['db']}"
-        figure = f"{o['per_s']:,.0f} msg/s"
-        baseline = f"Django SMTP {max(o['ceiling_per_s']):,}/s"
-        print(f"{label:<44}{figure:>22}{baseline:>24}{o['ratio']:>9.3f}{'':>11}")
+        variants = [("single", o)] if "per_s" in o else []
+        variants += [(name, o[name]) for name in ("batch", "bulk") if name in o]
+        for name, figures in variants:
+            label = f"(c) email out {o['messages']:,} ({name}), {r['db']}"
+            figure = f"{figures['per_s']:,.0f} msg/s"
+            baseline = f"Django SMTP {max(figures['ceiling_per_s']):,}/s"
+            print(f"{label:<44}{figure:>22}{baseline:>24}{figures['ratio']:>9.3f}{'':>11}")
 
 
 def send_batch_rows(r: dict[str, Any], rss: str) -> None:
