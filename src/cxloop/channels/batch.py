@@ -23,15 +23,12 @@ the sweep after STALE_AFTER.
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import connection, transaction
 
 from cxloop.channels import services
@@ -412,30 +409,8 @@ def _attachments(recorded: list[_Entry]) -> list[Attachment]:
     """As services._store_attachments: each file in storage, a row for each (the rows inserted together)."""
     rows = []
     for entry in recorded:
-        interaction = entry.interaction
-        assert interaction is not None
-        for index, file in enumerate(entry.item.attachments):
-            path = ""
-            if not file.oversized:
-                name = f"attachments/{interaction.public_id}/{index}-{file.filename or 'attachment'}"
-                path = default_storage.save(name[:250], ContentFile(file.content))
-            rows.append(
-                new_object(
-                    Attachment,
-                    public_id=new_public_id(Attachment.PUBLIC_ID_PREFIX),
-                    interaction=interaction,
-                    inbound=entry.inbound,
-                    filename=file.filename[:255],
-                    content_type=file.content_type[:100],
-                    detected_type=file.detected_type[:100],
-                    size=file.size,
-                    storage_path=path,
-                    sha256=hashlib.sha256(file.content).hexdigest() if path else "",
-                    content_id=file.content_id[:255],
-                    inline=file.inline,
-                    oversized=file.oversized,
-                )
-            )
+        assert entry.interaction is not None
+        rows += services.stored_attachments(entry.inbound, entry.interaction, entry.item.attachments)
     return rows
 
 

@@ -25,7 +25,7 @@ from cxloop.channels.events import AddressBounced, DeliveryStatusReported, Inbou
 from cxloop.channels.models import Attachment, InboundMessage, InboundStatus
 from cxloop.core import clock
 from cxloop.core.actor import Actor
-from cxloop.core.bulk import new_object, update_rows
+from cxloop.core.bulk import insert_rows, new_object, update_rows
 from cxloop.core.errors import CxloopError, ValidationError
 from cxloop.core.ids import new_public_id
 from cxloop.core.permissions import Perm
@@ -351,25 +351,40 @@ def _thread_for(customer: Customer, item: ParsedInbound, at: datetime) -> Thread
     return thread
 
 
-def _store_attachments(inbound: InboundMessage, interaction: Interaction, files: list[AttachmentInput]) -> None:
+def stored_attachments(
+    inbound: InboundMessage, interaction: Interaction, files: list[AttachmentInput]
+) -> list[Attachment]:
+    """Each file in storage (an oversized one by name and size only) and its unsaved row: one definition for the
+    single path, which inserts them at once, and the batch path, which inserts a whole batch's together."""
+    rows = []
     for index, file in enumerate(files):
         path = ""
         if not file.oversized:
             name = f"attachments/{interaction.public_id}/{index}-{file.filename or 'attachment'}"
             path = default_storage.save(name[:250], ContentFile(file.content))
-        Attachment.objects.create(
-            interaction=interaction,
-            inbound=inbound,
-            filename=file.filename[:255],
-            content_type=file.content_type[:100],
-            detected_type=file.detected_type[:100],
-            size=file.size,
-            storage_path=path,
-            sha256=hashlib.sha256(file.content).hexdigest() if path else "",
-            content_id=file.content_id[:255],
-            inline=file.inline,
-            oversized=file.oversized,
+        rows.append(
+            new_object(
+                Attachment,
+                public_id=new_public_id(Attachment.PUBLIC_ID_PREFIX),
+                interaction=interaction,
+                inbound=inbound,
+                filename=file.filename[:255],
+                content_type=file.content_type[:100],
+                detected_type=file.detected_type[:100],
+                size=file.size,
+                storage_path=path,
+                sha256=hashlib.sha256(file.content).hexdigest() if path else "",
+                content_id=file.content_id[:255],
+                inline=file.inline,
+                oversized=file.oversized,
+            )
         )
+    return rows
+
+
+def _store_attachments(inbound: InboundMessage, interaction: Interaction, files: list[AttachmentInput]) -> None:
+    if files:
+        insert_rows(stored_attachments(inbound, interaction, files))
 
 
 def _address_of(identities: list[IdentityInput], country: str) -> str:

@@ -32,7 +32,7 @@ from cxloop.interactions.models import (
     customer_text_condition,
 )
 from cxloop.interactions.types import InboundItem, InteractionInput
-from cxloop.privacy.services import AuditRecord, record_audit, record_audits
+from cxloop.privacy.services import AuditRecord, record_audit_entry, record_audits
 from cxloop.textanalytics import TextAnalysis
 
 MAX_BODY = 200_000
@@ -176,15 +176,7 @@ def record_interaction(
     interaction.save()
     if thread is not None:
         _note_activity(thread, data, occurred_at)
-    audit = recorded_audit(interaction)
-    record_audit(
-        actor,
-        audit.action,
-        object_type=audit.object_type,
-        object_id=audit.object_id,
-        summary=audit.summary,
-        after=audit.after,
-    )
+    record_audit_entry(actor, recorded_audit(interaction))
     publish(recorded_event(interaction))
     return interaction
 

@@ -47,6 +47,19 @@ class AuditRecord:
     after: dict[str, Any] | None = None
 
 
+def record_audit_entry(actor: Actor, record: AuditRecord) -> AuditEntry:
+    """record_audit for an entry built as an AuditRecord (by code shared with a batch path that writes many)."""
+    return record_audit(
+        actor,
+        record.action,
+        object_type=record.object_type,
+        object_id=record.object_id,
+        summary=record.summary,
+        before=record.before,
+        after=record.after,
+    )
+
+
 def record_audits(actor: Actor, records: Sequence[AuditRecord]) -> int:
     """Append many entries with bulk inserts, for batch operations that would otherwise write one row per item.
 

@@ -35,7 +35,7 @@ from cxloop.messaging.events import MessageBlocked, MessageFailed, MessageSent
 from cxloop.messaging.models import DeliveryEvent, MessageStatus, OutboundMessage, Purpose
 from cxloop.messaging.services.judging import Facts, Subject, Verdict, judge, read_facts
 from cxloop.messaging.services.links import unsubscribe_link
-from cxloop.privacy.services import AuditRecord, record_audit, record_audits
+from cxloop.privacy.services import AuditRecord, record_audit, record_audit_entry, record_audits
 
 logger = logging.getLogger(__name__)
 
@@ -309,15 +309,7 @@ def _mark_sent(message: OutboundMessage, outcome: SendOutcome) -> None:
     message.interaction_ref = _record_on_timeline(message, outcome)
     update_rows([message], _SENT_FIELDS)  # save(update_fields=...) without compiling the UPDATE each time
     _event(message, MessageStatus.SENT, f"provider id {message.provider_message_id}")
-    audit = _sent_audit(message)
-    record_audit(
-        _actor(),
-        audit.action,
-        object_type=audit.object_type,
-        object_id=audit.object_id,
-        summary=audit.summary,
-        after=audit.after,
-    )
+    record_audit_entry(_actor(), _sent_audit(message))
     publish(_sent_event(message))
 
 
