@@ -77,9 +77,20 @@ def seed_external_ids(count: int) -> None:
     """An external id (network "shop") beside each seeded customer's e-mail and phone."""
     from django.db import connection, transaction
 
-    now = datetime.now(UTC)
+    created = datetime.now(UTC) - timedelta(days=365)
     rows = [
-        (now, now, f"idn_ext{n:013d}", n + 1, "external", "shop", f"shop-{n}", f"shop-{n}", now) for n in range(count)
+        (
+            created,
+            created,
+            f"idn_ext{n:013d}",
+            n + 1,
+            "external",
+            "shop",
+            f"shop-{n}",
+            f"shop-{n}",
+            ingest.seeded_last_seen(n),
+        )
+        for n in range(count)
     ]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.executemany(

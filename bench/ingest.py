@@ -173,18 +173,30 @@ def _identities(rng: random.Random, people: list[Any]) -> tuple[list[Any], str]:
 
 
 # --- seeding ------------------------------------------------------------------------------------
+def seeded_last_seen(number: int) -> datetime:
+    """When seeded customer `number` last got in touch: 1 to 180 days ago, as for customers who exist before a
+    backlog arrives (not seconds before the run, which would leave their identities' last_seen_at fresh enough
+    for resolution to skip rewriting it: customers.services.identities.LAST_SEEN_RESOLUTION)."""
+    return datetime.now(UTC) - timedelta(days=1 + number % 180, minutes=number % 1440)
+
+
 def seed_customers(count: int) -> None:
     """Customers (with an e-mail and a phone each) that exist before the timed run, inserted directly."""
     from django.db import connection, transaction
 
-    now = datetime.now(UTC)
+    created = datetime.now(UTC) - timedelta(days=365)
     customers = []
     identities = []
     for number in range(count):
         person = Person(number)
-        customers.append((number + 1, now, now, f"cus_seed{number:012d}", person.name, person.name.lower(), "GB"))
+        seen = seeded_last_seen(number)
+        customers.append(
+            (number + 1, created, created, f"cus_seed{number:012d}", person.name, person.name.lower(), "GB")
+        )
         for kind, value, match in (("email", person.email, person.email), ("phone", person.e164, person.e164)):
-            identities.append((now, now, f"idn_seed{len(identities):012d}", number + 1, kind, value, match, now))
+            identities.append(
+                (created, created, f"idn_seed{len(identities):012d}", number + 1, kind, value, match, seen)
+            )
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.executemany(
             "INSERT INTO customers_customer (id, created_at, updated_at, public_id, name, search_name, country,"

@@ -21,6 +21,7 @@ from cxloop.core.bulk import (
     new_object,
     select_values,
     select_with_related,
+    stamp_values,
     update_rows,
     update_values,
 )
@@ -151,6 +152,32 @@ def test_update_rows_and_values_write_what_they_are_given(db):
     assert (second.name, second.lifecycle_stage, second.attributes) == ("Yan", "loyal", {"vip": True})
     assert (third.name, third.lifecycle_stage) == ("C2", "loyal")
     assert first.updated_at > stamp
+
+
+def test_stamp_values_writes_only_empty_or_older_stamps(db):
+    # given: a customer with four identities last seen never, long ago, just before the limit, just after it
+    customer = insert_rows([Customer(name="C", country="GB")])[0]
+    since = WHEN - timedelta(minutes=10)
+    stamps = [None, WHEN - timedelta(days=40), since - timedelta(microseconds=1), since, since + timedelta(seconds=1)]
+    identities = insert_rows(
+        [
+            Identity(
+                customer=customer, kind="external", network="x", value=f"v{n}", match_value=f"v{n}", last_seen_at=at
+            )
+            for n, at in enumerate(stamps)
+        ]
+    )
+    other = insert_rows([Identity(customer=customer, kind="external", network="x", value="o", match_value="o")])[0]
+
+    # when
+    written = stamp_values(Identity, [i.pk for i in identities], "last_seen_at", WHEN, since=since)
+
+    # then: the empty and the older ones took the new stamp; the others and the row not asked for kept theirs
+    after = dict(Identity.objects.values_list("pk", "last_seen_at"))
+    assert written == 3
+    assert [after[i.pk] for i in identities] == [WHEN, WHEN, WHEN, since, since + timedelta(seconds=1)]
+    assert after[other.pk] is None
+    assert stamp_values(Identity, [], "last_seen_at", WHEN, since=since) == 0
 
 
 def _as_built(obj: object) -> tuple[dict[str, object], dict[str, object], dict[str, object]]:

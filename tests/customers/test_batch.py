@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from django.db import transaction
 
+from cxloop.core import clock
 from cxloop.core.actor import Actor
 from cxloop.core.errors import PermissionDeniedError, ValidationError
 from cxloop.customers import services
@@ -230,8 +232,9 @@ KNOWN = [
 
 
 def test_requests_of_known_identities_resolve_as_one_by_one(alice):
-    # given: ann, and a customer with a phone and no name
+    # given: ann, and a customer with a phone and no name, both last seen yesterday
     _seed(alice.actor)
+    Identity.objects.update(last_seen_at=clock.now() - timedelta(days=1))
     seen_before = dict(Identity.objects.values_list("value", "last_seen_at"))
     customers, identities = (
         set(Customer.objects.values_list("pk", flat=True)),
@@ -281,3 +284,35 @@ def test_requests_of_known_identities_resolve_as_one_by_one(alice):
     assert [s for *_, s in summary] == [0, 0, 0, 0, 0, 0, 1, 0]
     assert touched == ["+15550100200", "ann2@example.com", "ann@example.com", "new@example.com"]
     assert suggestions == 1
+
+
+NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("last_seen", "expected"),
+    [
+        (NOW - timedelta(minutes=9), NOW - timedelta(minutes=9)),  # seen within the resolution: kept
+        (NOW - timedelta(minutes=11), NOW),  # older: rewritten
+        (None, NOW),  # never: written
+    ],
+)
+def test_last_seen_is_rewritten_only_when_older_than_its_resolution(alice, monkeypatch, last_seen, expected):
+    # given: ann, last seen at `last_seen`; the clock at NOW
+    _seed(alice.actor)
+    Identity.objects.filter(value="ann@example.com").update(last_seen_at=last_seen)
+    monkeypatch.setattr(clock, "now", lambda: NOW)
+
+    def seen_after(run: Any) -> Any:
+        def step() -> Any:
+            run()
+            return Identity.objects.get(value="ann@example.com").last_seen_at
+
+        return _roll_back(step)
+
+    # when: the same request item by item and in a batch
+    one = seen_after(lambda: services.resolve_customer(alice.actor, **_request(_email("ann@example.com"))))
+    batch = seen_after(lambda: resolve_batch(alice.actor, [prepare_resolution(**_request(_email("ann@example.com")))]))
+
+    # then
+    assert (one, batch) == (expected, expected)

@@ -326,6 +326,40 @@ def update_values(model: type[models.Model], pks: Sequence[Any], **values: Any) 
             cursor.execute(f"{head} IN ({', '.join(['%s'] * len(chunk))})", [*params, *chunk])
 
 
+def stamp_values(
+    model: type[models.Model], pks: Sequence[Any], attname: str, when: datetime, *, since: datetime
+) -> int:
+    """Set the timestamp `attname` to `when` on the rows with these keys whose stamp is empty or older than `since`.
+
+    For "last seen" stamps written on every contact: a row stamped since `since` keeps its stamp, so a burst of
+    contacts rewrites it once, not once per batch. Leaving the row alone is what makes it cheap: on SQLite each
+    row written dirties its page, and the commit copies every dirty page to the WAL; on PostgreSQL each is a
+    new row version. Returns how many rows were written.
+    """
+    if not pks:
+        return 0
+    connection = connections[router.db_for_write(model)]
+    field = model._meta.get_field(attname)
+    assert isinstance(field, models.DateTimeField), f"{attname} is not a timestamp"
+    convert = _converter(field, connection)
+    quote = connection.ops.quote_name
+    pk = model._meta.pk
+    assert pk is not None
+    column = quote(str(field.column))
+    head = f"UPDATE {quote(model._meta.db_table)} SET {column} = %s WHERE ({column} IS NULL OR {column} < %s) AND"  # noqa: S608
+    key = quote(str(pk.column))
+    stamped = 0
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"{head} {key} = ANY(%s)", [convert(when), convert(since), list(pks)])
+            return int(cursor.rowcount)
+        for start in range(0, len(pks), 500):
+            chunk = list(pks[start : start + 500])
+            cursor.execute(f"{head} {key} IN ({_placeholders(len(chunk))})", [convert(when), convert(since), *chunk])
+            stamped += cursor.rowcount
+    return stamped
+
+
 # --- reads without the ORM's compiler ------------------------------------------------------------------
 # Batch services read rows by lists of up to 500 keys. Building such a filter through the ORM (a lookup object
 # and a prepared value per item, then the SQL compiled from them) cost as much as running the query.

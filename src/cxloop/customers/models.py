@@ -92,6 +92,7 @@ class Identity(PublicIdModel):
     match_value = models.CharField(max_length=254)
     is_verified = models.BooleanField(default=False)
     source = models.CharField(max_length=50, blank=True, help_text="Where this identity was learnt.")
+    # When the identity was last used to reach us, to within LAST_SEEN_RESOLUTION (services.identities.note_seen).
     last_seen_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -38,7 +38,6 @@ from cxloop.core.bulk import (
     select_values,
     select_with_related,
     update_rows,
-    update_values,
 )
 from cxloop.core.errors import CxloopError, ValidationError
 from cxloop.core.ids import new_public_id
@@ -46,7 +45,7 @@ from cxloop.core.permissions import Perm
 from cxloop.customers import events
 from cxloop.customers.models import Customer, Identity, IdentityKind, MergeSuggestion, SuggestionStatus
 from cxloop.customers.normalization import CanonicalIdentity
-from cxloop.customers.services.identities import canonicalize_one
+from cxloop.customers.services.identities import canonicalize_one, note_seen
 from cxloop.customers.services.profiles import clean_profile
 from cxloop.customers.services.resolution import Resolution, resolve_customer
 from cxloop.customers.services.snapshots import customer_snapshot, identity_snapshot, search_key
@@ -471,7 +470,7 @@ class _Batch:
         # Suggestions may point at customers of this batch: written after them, keys taken in one round trip.
         insert_groups([[slot.customer for slot in self.new_slots], self.new_identities, self.new_suggestions])
         self.indexed.update(i.pk for i in self.new_identities)
-        update_values(Identity, sorted(self.touched), last_seen_at=self.now)
+        note_seen(sorted(self.touched), self.now)
         filled = [slot.customer for slot in self.slots.values() if slot.name_filled]
         update_rows(filled, ["name", "search_name", "updated_at"])
         update_rows(list(self.raised.values()), ["probability", "evidence", "updated_at"])

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 
 from cxloop.core import clock
 from cxloop.core.actor import Actor
-from cxloop.core.bulk import load_objects, update_values
+from cxloop.core.bulk import load_objects
 from cxloop.core.errors import ValidationError
 from cxloop.core.permissions import Perm
 from cxloop.customers import events
@@ -28,7 +28,7 @@ from cxloop.customers.models import (
     MergeSuggestion,
 )
 from cxloop.customers.normalization import CanonicalIdentity
-from cxloop.customers.services.identities import attach_identities, canonicalize_all
+from cxloop.customers.services.identities import attach_identities, canonicalize_all, note_seen
 from cxloop.customers.services.merging import merge_customers, suggest_merge
 from cxloop.customers.services.profiles import clean_profile
 from cxloop.customers.services.snapshots import customer_snapshot, identity_snapshot, search_key
@@ -164,7 +164,7 @@ def _only_known(by_customer: dict[int, list[Identity]], canonical: list[Canonica
 
 
 def _note_seen(primary: Customer, matched: list[Identity], name: str) -> None:
-    update_values(Identity, [i.pk for i in matched], last_seen_at=clock.now())
+    note_seen([i.pk for i in matched], clock.now())
     if not primary.name and name:
         primary.name, primary.search_name = name, search_key(name)
         primary.save(update_fields=["name", "search_name", "updated_at"])
