@@ -74,13 +74,19 @@ def purchase(customer: Customer, n: int = 1, **properties: Any) -> Occurrence:
 
 
 class Receiver(BaseHTTPRequestHandler):
+    """Answers `status`, or, while `script` has entries, the next (status, extra headers) of it."""
+
     received: list[dict[str, Any]] = []
     status = 200
+    script: list[tuple[int, dict[str, str]]] = []
 
     def do_POST(self) -> None:  # noqa: N802 - the http.server API
         body = self.rfile.read(int(self.headers["Content-Length"]))
         Receiver.received.append({"headers": dict(self.headers), "body": body})
-        self.send_response(Receiver.status)
+        status, headers = Receiver.script.pop(0) if Receiver.script else (Receiver.status, {})
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(b"ok")
 
@@ -90,7 +96,7 @@ class Receiver(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def receiver() -> Iterator[str]:
-    Receiver.received, Receiver.status = [], 200
+    Receiver.received, Receiver.status, Receiver.script = [], 200, []
     server = HTTPServer(("127.0.0.1", 0), Receiver)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -23,8 +23,9 @@ def immediate_tasks(settings):
 
 
 def test_only_the_failed_actions_run_again(
-    make_rule, customer, receiver, bob, alice, immediate_tasks, django_capture_on_commit_callbacks
+    make_rule, customer, receiver, bob, alice, immediate_tasks, django_capture_on_commit_callbacks, settings
 ):
+    settings.CXLOOP_AUTOMATION_WEBHOOK_RETRIES = 0  # a 503 fails at once (test_webhook_retries.py retries it)
     make_rule(
         [
             {"type": "tag", "add": ["buyer"]},
@@ -78,7 +79,8 @@ def test_a_run_that_did_not_fail_or_whose_rule_changed_is_not_retried(make_rule,
     assert (failed.status, len(failed.outcomes)) == ("failed", 1)
 
 
-def test_agents_may_not_retry(make_rule, customer, alice):
+def test_agents_may_not_retry(make_rule, customer, alice, settings):
+    settings.CXLOOP_AUTOMATION_WEBHOOK_RETRIES = 0
     make_rule([{"type": "webhook", "url": "http://127.0.0.1:9/none"}])
     (run,) = runner.run_rules(purchase(customer))
 
@@ -89,7 +91,8 @@ def test_agents_may_not_retry(make_rule, customer, alice):
     assert (run.status, AuditEntry.objects.filter(action="automation_run.retried").count()) == ("failed", 0)
 
 
-def test_the_run_page_offers_the_retry_to_managers(make_rule, customer, client, bob, charlie):
+def test_the_run_page_offers_the_retry_to_managers(make_rule, customer, client, bob, charlie, settings):
+    settings.CXLOOP_AUTOMATION_WEBHOOK_RETRIES = 0
     make_rule([{"type": "webhook", "url": "http://127.0.0.1:9/none"}])
     (run,) = runner.run_rules(purchase(customer))
 

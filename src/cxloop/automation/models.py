@@ -45,6 +45,7 @@ class Rule(PublicIdModel):
 
 class RunStatus(models.TextChoices):
     MATCHED = "matched", "Matched (actions running)"
+    RETRYING = "retrying", "Retrying (a webhook waits for its next attempt)"
     SKIPPED = "skipped", "Skipped (conditions not met)"
     SUCCEEDED = "succeeded", "Succeeded"
     PARTIALLY = "partially", "Partially succeeded"
@@ -72,8 +73,12 @@ class RuleRun(PublicIdModel):
     at = models.DateTimeField(help_text="When the run started")
     finished_at = models.DateTimeField(null=True, blank=True)
     # Who may work on an unfinished run: a run whose lease passed was interrupted (the process died) and the
-    # catch-up resumes it, skipping the actions whose outcome is already stored.
+    # catch-up resumes it, skipping the actions whose outcome is already stored. A run waiting for a webhook's
+    # automatic retry (status retrying) holds its lease until the retry is due: the same claim then resumes it.
     lease_until = models.DateTimeField(null=True, blank=True)
+    # Every call of the run's webhook actions, oldest first: {index, attempt, at, status, error, transient,
+    # next_attempt_at, manual}; `attempt` counts from 1 per action and series (a manual retry starts a series).
+    attempts = models.JSONField(default=list, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["rule", "event_ref"], name="automation_run_once_per_event")]
@@ -81,6 +86,10 @@ class RuleRun(PublicIdModel):
             models.Index(fields=["rule", "-at", "-id"], name="automation_run_rule_time"),
             models.Index(fields=["-at", "-id"], name="automation_run_time"),
             models.Index(fields=["status", "at"], name="automation_run_status"),
+            # The unfinished runs whose lease passed (interrupted, or a webhook retry that fell due): the catch-up.
+            models.Index(
+                fields=["lease_until"], name="automation_run_due", condition=models.Q(finished_at__isnull=True)
+            ),
         ]
 
     def __str__(self) -> str:

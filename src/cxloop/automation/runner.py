@@ -17,7 +17,10 @@ From an event to actions:
    is called outside any transaction with a delivery id stable per run and action, its outcome written after.
    One failure is recorded and the next action still runs. A run whose lease passed (its process died) is
    resumed by the catch-up, skipping the outcomes already written: only a webhook whose answer was not yet
-   recorded is sent again, with the same X-Cxloop-Delivery.
+   recorded is sent again, with the same X-Cxloop-Delivery. A webhook that failed in a way that may pass (no
+   answer, 408, 429, 5xx; webhooks.py) is retried automatically: its outcome is `retrying`, and once every other
+   action was tried the run stays unfinished, status `retrying`, its lease ending when the retry is due, so the
+   same claim (a deferred `automation.resume_run`, and the catch-up) resumes it then, once.
 4. `catch_up` (worker/schedule.py, every 5 minutes) reads the customer events stored since its own, settled
    watermark and runs the rules for those that have no run yet: an event committed just before the process died
    is not lost. cxloop's own events are not stored, so they have no such catch-up (docs/automation.md says so).
@@ -41,14 +44,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 
 from cxloop.automation import actions as rule_actions
-from cxloop.automation import conditions
+from cxloop.automation import conditions, webhooks
 from cxloop.automation.definitions import DOMAIN_TRIGGERS
 from cxloop.automation.events import RuleRunFinished
 from cxloop.automation.models import Rule, RuleRun, RunStatus, TriggerSource, Watermark
-from cxloop.channels.outbound_webhook import post_signed
 from cxloop.core import clock
 from cxloop.core.actor import Actor
 from cxloop.core.errors import CxloopError
@@ -66,6 +68,7 @@ CATCH_UP_BATCHES = 50  # queries per catch-up pass; the next pass does the rest
 PROCESS_BATCHES = 20  # queries per kicked pass
 KICK_SECONDS = 2.0
 CUSTOMER_EVENT = "customer_event.received"
+RETRYING = "retrying"  # a webhook action's outcome while it waits for its automatic retry (RunStatus too)
 _WATERMARK = "customer_events"
 _FAST_MARK = "customer_events.kick"
 _kick: dict[str, float] = {"next_at": 0.0}
@@ -290,11 +293,15 @@ def run_rules(
 
 
 def _take_over(run: RuleRun) -> bool:
-    """Claim an unfinished run whose lease passed (its worker died); exactly one caller wins."""
+    """Claim an unfinished run whose lease passed (its worker died, or its webhook retry fell due); exactly one
+    caller wins. A claimed retrying run reads as matched (actions running) until it closes again."""
     now = clock.now()
     taken = RuleRun.objects.filter(
         Q(lease_until__isnull=True) | Q(lease_until__lt=now), pk=run.pk, finished_at__isnull=True
-    ).update(lease_until=now + LEASE)
+    ).update(
+        lease_until=now + LEASE,
+        status=Case(When(status=RunStatus.RETRYING, then=Value(RunStatus.MATCHED)), default=F("status")),
+    )
     if taken == 1:
         run.refresh_from_db()
     return taken == 1
@@ -304,7 +311,8 @@ def _take_over(run: RuleRun) -> bool:
 
 
 def _recorded(run: RuleRun, index: int) -> bool:
-    return any(o.get("index") == index for o in run.outcomes)
+    """Whether action `index` is done (a webhook waiting for its automatic retry is not)."""
+    return any(o.get("index") == index and o.get("status") != RETRYING for o in run.outcomes)
 
 
 def _outcome(
@@ -323,13 +331,10 @@ def _outcome(
     }
 
 
-def _append(run: RuleRun, outcome: dict[str, Any]) -> None:
-    with transaction.atomic():
-        locked = RuleRun.objects.select_for_update().get(pk=run.pk)
-        if not _recorded(locked, outcome["index"]):
-            locked.outcomes = [*locked.outcomes, outcome]
-            locked.save(update_fields=["outcomes", "updated_at"])
-        run.outcomes = locked.outcomes
+def _with_outcome(outcomes: list[dict[str, Any]], outcome: dict[str, Any]) -> list[dict[str, Any]]:
+    """`outcomes` with `outcome` in place of its action's waiting (retrying) one, in the order of the actions."""
+    kept = [o for o in outcomes if o.get("index") != outcome["index"]]
+    return sorted([*kept, outcome], key=lambda o: int(o.get("index", 0)))
 
 
 def _error_text(exc: Exception) -> str:
@@ -368,18 +373,62 @@ def delivery_id(run: RuleRun, index: int) -> str:
     return f"{run.public_id}.{index}"
 
 
+def _retries_used(attempts: list[dict[str, Any]], index: int) -> int:
+    """How many automatic retries action `index` has had in its current series: the attempts at its end that
+    scheduled another (an attempt that did not, or a manual retry's first, ends a series)."""
+    used = 0
+    for attempt in reversed([a for a in attempts if a.get("index") == index]):
+        if not attempt.get("next_attempt_at"):
+            break
+        used += 1
+    return used
+
+
 def _do_webhook(
     run: RuleRun, rule: Rule, index: int, action: dict[str, Any], occurrence: Occurrence, customer: Customer
 ) -> None:
-    """Called outside any transaction; its outcome is written once it answered (or did not)."""
-    call = post_signed(
+    """Called outside any transaction; the attempt and its outcome are written once it answered (or did not). A
+    transient failure with retries left is written as a `retrying` outcome with the time of the next attempt (the
+    run closes as retrying, see _close); otherwise the outcome is final."""
+    now = clock.now()
+    answer = webhooks.post(
         action["url"],
         webhook_payload(run, rule, occurrence, customer),
         delivery_id=delivery_id(run, index),
         event="automation_rule.ran",
+        now=now,
     )
-    detail = {**call.as_detail(), "delivery_id": delivery_id(run, index)}
-    _append(run, _outcome(index, action, "succeeded" if call.ok else "failed", detail, call.error))
+    call = answer.call
+    with transaction.atomic():
+        locked = RuleRun.objects.select_for_update().get(pk=run.pk)
+        if not _recorded(locked, index):
+            used = _retries_used(locked.attempts, index)
+            retry_at = None
+            if not call.ok and answer.transient and used < webhooks.retries_allowed():
+                retry_at = webhooks.next_attempt_at(now, used + 1, answer.retry_after)
+            number = sum(1 for a in locked.attempts if a.get("index") == index) + 1
+            locked.attempts = [
+                *locked.attempts,
+                {
+                    "index": index,
+                    "attempt": number,
+                    "at": now.isoformat(),
+                    "status": call.status,
+                    "error": call.error,
+                    "transient": answer.transient,
+                    "retry_after": answer.retry_after,
+                    "next_attempt_at": retry_at.isoformat() if retry_at is not None else None,
+                },
+            ]
+            detail: dict[str, Any] = {**call.as_detail(), "delivery_id": delivery_id(run, index), "attempt": number}
+            if retry_at is not None:
+                detail["next_attempt_at"] = retry_at.isoformat()
+                status = RETRYING
+            else:
+                status = "succeeded" if call.ok else "failed"
+            locked.outcomes = _with_outcome(locked.outcomes, _outcome(index, action, status, detail, call.error))
+            locked.save(update_fields=["attempts", "outcomes", "updated_at"])
+        run.outcomes, run.attempts = locked.outcomes, locked.attempts
 
 
 def _attempt(ctx: rule_actions.Context, index: int, action: dict[str, Any]) -> dict[str, Any]:
@@ -403,7 +452,7 @@ def _do_in_transaction(run: RuleRun, index: int, action: dict[str, Any], ctx: ru
     with transaction.atomic():
         locked = RuleRun.objects.select_for_update().get(pk=run.pk)
         if not _recorded(locked, index):
-            locked.outcomes = [*locked.outcomes, _attempt(ctx, index, action)]
+            locked.outcomes = _with_outcome(locked.outcomes, _attempt(ctx, index, action))
             locked.save(update_fields=["outcomes", "updated_at"])
         run.outcomes = locked.outcomes
 
@@ -466,27 +515,65 @@ def _perform(run: RuleRun, rule: Rule, occurrence: Occurrence, customer: Custome
                 # Re-read the customer: an earlier action (a tag) changed it.
                 customer.refresh_from_db()
                 _do_in_transaction(run, index, action, ctx)
-        with transaction.atomic():
-            locked = RuleRun.objects.select_for_update().get(pk=run.pk)
-            if locked.finished_at is None:
+        _close(run, rule, customer)
+
+
+def _next_attempt(outcomes: list[dict[str, Any]]) -> datetime | None:
+    """The earliest automatic retry the run's webhooks wait for, or None when none waits."""
+    due = [
+        datetime.fromisoformat(str(o.get("detail", {}).get("next_attempt_at")))
+        for o in outcomes
+        if o.get("status") == RETRYING and o.get("detail", {}).get("next_attempt_at")
+    ]
+    return min(due) if due else None
+
+
+def _close(run: RuleRun, rule: Rule, customer: Customer) -> None:
+    """Every action has been tried: finish the run (and announce it), or, when a webhook waits for an automatic
+    retry, leave it unfinished as `retrying` with its lease ending when the retry is due: the claim that resumes
+    an interrupted run (resume_run, deferred to then, and the catch-up) picks it up, and only one worker wins."""
+    with transaction.atomic():
+        locked = RuleRun.objects.select_for_update().get(pk=run.pk)
+        if locked.finished_at is None:
+            due = _next_attempt(locked.outcomes)
+            if due is not None:
+                locked.status, locked.lease_until = RunStatus.RETRYING, due
+                locked.save(update_fields=["status", "lease_until", "updated_at"])
+                pk = locked.pk
+                transaction.on_commit(lambda: schedule_resume(pk, due))
+            else:
                 locked.status = _status(locked.outcomes)
                 locked.finished_at = clock.now()
                 locked.lease_until = None
                 locked.save(update_fields=["status", "finished_at", "lease_until", "updated_at"])
                 _finished(locked, rule, customer)
-            run.status, run.finished_at, run.lease_until, run.outcomes = (
-                locked.status,
-                locked.finished_at,
-                locked.lease_until,
-                locked.outcomes,
-            )
+        run.status, run.finished_at, run.lease_until, run.outcomes, run.attempts = (
+            locked.status,
+            locked.finished_at,
+            locked.lease_until,
+            locked.outcomes,
+            locked.attempts,
+        )
+
+
+def schedule_resume(run_pk: int, due: datetime) -> None:
+    """Ask the worker to resume the run when its retry is due (a deferred automation.resume_run). Best effort: a
+    backend that cannot defer, or a queue that refuses, leaves it to the catch-up, which claims due runs too."""
+    from cxloop.automation import tasks
+
+    try:
+        if tasks.resume_run.get_backend().supports_defer:
+            tasks.resume_run.using(run_after=due).enqueue(run_pk)
+    except Exception:  # noqa: BLE001 - the catch-up resumes the run once its lease passed
+        logger.exception("could not schedule the retry of automation run %s", run_pk)
 
 
 # --------------------------------------------------------------------------- durability
 
 
 def resume_interrupted(limit: int = 200) -> int:
-    """Finish the runs whose worker died (lease passed, not finished). Returns how many were resumed."""
+    """Finish the runs whose worker died, and send the webhook retries that fell due (lease passed, not
+    finished). Returns how many were resumed."""
     now = clock.now()
     stale = list(
         RuleRun.objects.filter(finished_at__isnull=True, lease_until__lt=now)
@@ -503,7 +590,8 @@ def resume_interrupted(limit: int = 200) -> int:
 
 
 def resume_run(run_id: int) -> RuleRun | None:
-    """Finish one unfinished run whose lease passed (a retry asked for it); None when another worker has it."""
+    """Finish one unfinished run whose lease passed (a manual retry, or an automatic one that fell due); None
+    when another worker has it or it is not due."""
     run = RuleRun.objects.select_related("rule", "customer").filter(pk=run_id, finished_at__isnull=True).first()
     if run is None or run.customer is None or not _take_over(run):
         return None

@@ -9,7 +9,7 @@ from ninja import Schema
 from pydantic import Field
 
 from cxloop.automation.definitions import action_summary
-from cxloop.automation.models import Rule, RuleRun
+from cxloop.automation.models import Rule, RuleRun, RunStatus
 from cxloop.automation.queries import TriggerChoice
 from cxloop.core.pagination import MAX_LIMIT
 
@@ -120,6 +120,14 @@ class RunOut(Schema):
     status: str
     explanation: list[str]
     outcomes: list[dict[str, Any]]
+    attempts: list[dict[str, Any]] = Field(
+        description="Every call of the run's webhook actions, oldest first: index (the action), attempt (1, 2, …), "
+        "at, status (the HTTP status; 0: no answer), error, transient (whether it may be retried), retry_after "
+        "(the receiver's Retry-After, seconds), next_attempt_at (when it is sent again; null: not again)"
+    )
+    next_attempt_at: datetime | None = Field(
+        description="While the run is retrying: when its next automatic webhook retry is due"
+    )
     error: str
     at: datetime
     finished_at: datetime | None
@@ -137,6 +145,8 @@ class RunOut(Schema):
             status=run.status,
             explanation=list(run.explanation),
             outcomes=list(run.outcomes),
+            attempts=list(run.attempts),
+            next_attempt_at=run.lease_until if run.status == RunStatus.RETRYING else None,
             error=run.error,
             at=run.at,
             finished_at=run.finished_at,
@@ -150,7 +160,7 @@ class RunPage(Schema):
 
 class RunFilter(Schema):
     rule: str | None = Field(None, description="A rule id")
-    status: str | None = Field(None, description="matched, skipped, succeeded, partially or failed")
+    status: str | None = Field(None, description="matched, retrying, skipped, succeeded, partially or failed")
     customer: str | None = Field(None, description="A customer id")
     trigger: str | None = Field(None, description="An event type or domain event name")
     since: datetime | None = None

@@ -274,24 +274,32 @@ def retry_run(actor: Actor, run: RuleRun) -> RuleRun:
     """Run the failed actions of a finished run again (fixed the receiver, reactivated the user): their outcomes
     are cleared and the worker performs them as a resumed run, a webhook with its same delivery id. The audit
     entry keeps the failures. Refused when nothing failed, or when the rule changed since (its actions might no
-    longer be the ones the run's outcomes number)."""
+    longer be the ones the run's outcomes number).
+
+    A run waiting for a webhook's automatic retry (retrying) may be retried too: its wait ends now. It is sent
+    once: the run is claimed by its lease (runner._take_over), which this moves to now, and a run whose retry a
+    worker is sending at this moment reads as matched, which is refused like any run still going."""
     actor.require(Perm.JOURNEYS_MANAGE)
     run = RuleRun.objects.select_for_update().select_related("rule").get(pk=run.pk)
-    if run.status not in (RunStatus.FAILED, RunStatus.PARTIALLY):
-        raise ConflictError("Only a failed or partly failed run can be retried.", code="run_not_failed")
+    if run.status not in (RunStatus.FAILED, RunStatus.PARTIALLY, RunStatus.RETRYING):
+        raise ConflictError("Only a failed, partly failed or retrying run can be retried.", code="run_not_failed")
     if run.rule.updated_at > run.at:
         raise ConflictError("The rule changed since this run; its actions may not be the same.", code="rule_changed")
     failed = [o for o in run.outcomes if o.get("status") == "failed"]
-    before = {"status": run.status, "failed": failed}
+    waiting = [o for o in run.outcomes if o.get("status") == runner.RETRYING]
+    before = {"status": run.status, "failed": failed, **({"retrying": waiting} if waiting else {})}
     run.outcomes = [o for o in run.outcomes if o.get("status") != "failed"]
     run.status, run.finished_at, run.lease_until = RunStatus.MATCHED, None, clock.now()
     run.save(update_fields=["outcomes", "status", "finished_at", "lease_until", "updated_at"])
+    summary = f"Rule {run.rule.name!r}: {len(failed)} failed action(s) retried"
+    if waiting:
+        summary += f", {len(waiting)} automatic retry(ies) brought forward"
     record_audit(
         actor,
         "automation_run.retried",
         object_type="automation_run",
         object_id=run.public_id,
-        summary=f"Rule {run.rule.name!r}: {len(failed)} failed action(s) retried",
+        summary=summary,
         before=before,
         after={"status": run.status},
     )

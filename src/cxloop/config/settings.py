@@ -263,6 +263,9 @@ CXLOOP_SOCIAL_OUTBOUND_URL = env_str("CXLOOP_SOCIAL_OUTBOUND_URL", "")
 # Webhooks cxloop calls (journey webhook steps, automation rule actions) are signed with this secret
 # (X-Cxloop-Signature, as the social bridge's); empty sends them unsigned.
 CXLOOP_OUTBOUND_WEBHOOK_SECRET = env_secret("CXLOOP_OUTBOUND_WEBHOOK_SECRET") or ""
+# Automatic retries of an automation rule's webhook action after a transient failure (no answer, 408, 429, 5xx),
+# after 1 min, 5 min, 30 min, 2 h, 6 h, then every 6 h (docs/automation.md, Retries); 0: no automatic retry.
+CXLOOP_AUTOMATION_WEBHOOK_RETRIES = env_int("CXLOOP_AUTOMATION_WEBHOOK_RETRIES", 5)
 # Largest inbound payload kept whole (an email with its attachments); larger ones are refused at the door.
 CXLOOP_INBOUND_MAX_BYTES = env_int("CXLOOP_INBOUND_MAX_BYTES", 30 * 1024 * 1024)
 

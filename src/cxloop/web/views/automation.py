@@ -9,6 +9,7 @@ API follow one rule.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from cxloop.automation import conditions as rule_conditions
 from cxloop.automation import queries, services
 from cxloop.automation.definitions import action_summary
-from cxloop.automation.models import Rule, RunStatus
+from cxloop.automation.models import Rule, RuleRun, RunStatus
 from cxloop.automation.services import RuleChanges, RuleInput
 from cxloop.core.actor import Actor
 from cxloop.core.errors import CxloopError, NotFoundError, PermissionDeniedError, ValidationError
@@ -37,6 +38,7 @@ STATUS_BADGES = {
     "failed": "badge-danger",
     "skipped": "badge-muted",
     "matched": "badge-kind",
+    "retrying": "badge-warn",
 }
 EXAMPLE_ACTIONS = [
     ("Tag the customer", {"type": "tag", "add": ["big spender"], "remove": []}),
@@ -375,6 +377,29 @@ def run_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _attempt_rows(run: RuleRun) -> list[dict[str, Any]]:
+    """The run's webhook calls for the run page, each with its action's summary and times as datetimes."""
+    summaries = {o.get("index"): o.get("summary", "") for o in run.outcomes}
+    for index, action in enumerate(run.rule.actions):
+        summaries.setdefault(index, action_summary(action))
+    return [
+        {
+            **attempt,
+            "summary": summaries.get(attempt.get("index"), ""),
+            "at": _moment(attempt.get("at")),
+            "next_attempt_at": _moment(attempt.get("next_attempt_at")),
+        }
+        for attempt in run.attempts
+    ]
+
+
+def _moment(text: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(text)) if text else None
+    except ValueError:
+        return None
+
+
 @staff_view
 @require_GET
 def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
@@ -388,7 +413,9 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
             "event_json": _pretty(run.event_data or {}),
             "status_badges": STATUS_BADGES,
             "automation_tab": "runs",
-            "can_retry": actor.can(Perm.JOURNEYS_MANAGE) and run.status in (RunStatus.FAILED, RunStatus.PARTIALLY),
+            "can_retry": actor.can(Perm.JOURNEYS_MANAGE)
+            and run.status in (RunStatus.FAILED, RunStatus.PARTIALLY, RunStatus.RETRYING),
+            "attempts": _attempt_rows(run),
         },
     )
 

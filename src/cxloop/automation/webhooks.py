@@ -1,0 +1,121 @@
+"""A rule's webhook call and what its failure means: transient (sent again later, with backoff) or not.
+
+The call is the one every webhook of ours makes (channels.outbound_webhook: a signed JSON POST carrying
+X-Cxloop-Delivery and X-Cxloop-Event, no redirects, 10 seconds); it is made here rather than through
+`post_signed` only because a retry needs the receiver's `Retry-After`, which `WebhookCall` does not carry. The
+body, the headers and the signature are built from the same pieces (tests/automation/test_webhook_retries.py pins
+that a receiver verifies it the same way).
+
+Transient: no answer (refused, reset, timed out), 408, 429 and 5xx. Anything else that is not 2xx (400, 401, 404,
+410, a redirect) will not change by asking again, so it fails at once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+from django.conf import settings
+
+from cxloop.channels.outbound_webhook import DELIVERY_HEADER, EVENT_HEADER, TIMEOUT_SECONDS, WebhookCall, check_url
+from cxloop.channels.signing import SIGNATURE_HEADER, sign
+
+# Waits before the 1st, 2nd, … automatic retry; past the end, the last one again.
+BACKOFF = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=6),
+)
+RETRY_AFTER_MAX = timedelta(hours=6)  # a longer Retry-After is not waited for whole
+TRANSIENT_STATUSES = frozenset({408, 429})
+_EXCERPT = 500
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One attempt: the call as every webhook reports it, whether asking again may help, and the receiver's
+    Retry-After (seconds) when it gave one."""
+
+    call: WebhookCall
+    transient: bool
+    retry_after: float | None = None
+
+
+def is_transient(status: int) -> bool:
+    """Whether an answer with this HTTP status (0: none came) may be different later."""
+    return status == 0 or status in TRANSIENT_STATUSES or 500 <= status <= 599
+
+
+def retries_allowed() -> int:
+    """CXLOOP_AUTOMATION_WEBHOOK_RETRIES, never below 0 (0: no automatic retry)."""
+    return max(0, int(getattr(settings, "CXLOOP_AUTOMATION_WEBHOOK_RETRIES", 0)))
+
+
+def next_attempt_at(now: datetime, retry: int, retry_after: float | None) -> datetime:
+    """When the `retry`-th automatic retry (1-based) is due: the schedule's wait, or the receiver's Retry-After
+    when that is longer, capped at RETRY_AFTER_MAX (never sooner than our own backoff, so a receiver answering
+    "Retry-After: 0" is not hammered)."""
+    wait = BACKOFF[min(retry, len(BACKOFF)) - 1]
+    if retry_after is not None:
+        wait = max(wait, min(timedelta(seconds=retry_after), RETRY_AFTER_MAX))
+    return now + wait
+
+
+def _retry_after(value: str | None, now: datetime) -> float | None:
+    """Retry-After as seconds from now: delta-seconds or an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(int(text))
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return max(0.0, (moment - now).total_seconds())
+
+
+def post(url: str, payload: dict[str, Any], *, delivery_id: str, event: str, now: datetime) -> Answer:
+    """POST `payload` to `url` as every webhook of ours is sent; never raises (the answer says what happened)."""
+    problem = check_url(url)
+    if problem is not None:
+        return Answer(WebhookCall(url=url, ok=False, status=0, error=f"url {problem}"), transient=False)
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+    headers = {
+        "Content-Type": "application/json",
+        DELIVERY_HEADER: delivery_id,
+        EVENT_HEADER: event,
+        "User-Agent": "cxloop-webhook/1",
+    }
+    if settings.CXLOOP_OUTBOUND_WEBHOOK_SECRET:
+        headers[SIGNATURE_HEADER] = sign(settings.CXLOOP_OUTBOUND_WEBHOOK_SECRET, body)
+    try:
+        response = requests.post(url, data=body, headers=headers, timeout=TIMEOUT_SECONDS, allow_redirects=False)
+    except requests.RequestException as exc:
+        error = f"{type(exc).__name__}: {str(exc)[:300]}"
+        return Answer(WebhookCall(url=url, ok=False, status=0, error=error), transient=True)
+    ok = 200 <= response.status_code < 300
+    call = WebhookCall(
+        url=url,
+        ok=ok,
+        status=response.status_code,
+        response_excerpt=response.text[:_EXCERPT],
+        error="" if ok else f"HTTP {response.status_code}",
+    )
+    if ok:
+        return Answer(call, transient=False)
+    return Answer(
+        call,
+        transient=is_transient(response.status_code),
+        retry_after=_retry_after(response.headers.get("Retry-After"), now)
+        if response.status_code in (429, 503)
+        else None,
+    )
