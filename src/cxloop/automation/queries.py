@@ -18,6 +18,7 @@ from cxloop.core.pagination import Page, paginate
 from cxloop.core.permissions import Perm
 from cxloop.customers import queries as customer_queries
 from cxloop.events import queries as event_queries
+from cxloop.journeys.conditions import PROFILE_FIELDS
 
 RUN_ORDER = ("-at", "-id")
 
@@ -136,3 +137,19 @@ def try_rule(actor: Actor, rule: Rule, customer_id: str, properties: dict[str, A
     verdict = rule_conditions.evaluate(rule_conditions.parse(rule.conditions), facts)
     summaries = [action_summary(a) for a in rule.actions] if verdict.holds else []
     return Trial(verdict.holds, verdict.reasons, summaries)
+
+
+@dataclass(frozen=True)
+class ConditionFields:
+    """What the editor's condition builder offers: the profile fields and the admin-defined attributes
+    (key, label). Names only, no customer's data, so any reader of rules may see them."""
+
+    profile: tuple[str, ...]
+    attributes: list[tuple[str, str]]
+
+
+def condition_fields(actor: Actor) -> ConditionFields:
+    actor.require(Perm.JOURNEYS_VIEW)
+    reader = Actor.system("automation")
+    attributes = [(d.key, d.label) for d in customer_queries.attribute_definitions(reader).order_by("key")]
+    return ConditionFields(profile=PROFILE_FIELDS, attributes=attributes)

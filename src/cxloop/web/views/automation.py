@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from cxloop.automation import conditions as rule_conditions
 from cxloop.automation import queries, services
-from cxloop.automation.definitions import action_summary
+from cxloop.automation.definitions import ASSIGN_TARGETS, PRIORITIES, action_summary
 from cxloop.automation.models import Rule, RuleRun, RunStatus
 from cxloop.automation.services import RuleChanges, RuleInput
 from cxloop.core.actor import Actor
@@ -179,6 +179,18 @@ class TrialForm(forms.Form):
         return value
 
 
+def _builder_config(actor: Actor) -> dict[str, Any]:
+    """What the editor's form-based builder (static web/automation.js) offers; it writes the same JSON the
+    textareas take, so the checks and the error paths are the server's."""
+    fields = queries.condition_fields(actor)
+    return {
+        "profile": list(fields.profile),
+        "attributes": [{"key": key, "label": label} for key, label in fields.attributes],
+        "priorities": list(PRIORITIES),
+        "targets": list(ASSIGN_TARGETS),
+    }
+
+
 def _editor(
     request: HttpRequest,
     actor: Actor,
@@ -206,6 +218,7 @@ def _editor(
             "status_badges": STATUS_BADGES,
             "trial_form": trial_form or TrialForm(),
             "trial": trial,
+            "builder_config": _builder_config(actor),
         },
         status=status,
     )
