@@ -70,6 +70,7 @@ def test_a_rule_built_only_with_the_builder_saves_the_expected_json(page, login_
     second.get_by_label("Operator").select_option("in")
     second.get_by_label("Value").fill('pro, team, "2024"')
     conditions.get_by_label("any of these conditions holds").check()
+    assert not conditions.get_by_label("all of these conditions hold").is_checked()  # one radio group
 
     # and: the example tag action becomes "+vip", and a webhook is added
     tag = actions.locator("fieldset.rb-row").nth(0)

@@ -679,8 +679,9 @@
     part.addButton = make("button", {type: "button", "class": "button button-small",
       text: name === "conditions" ? "Add a condition" : "Add an action"});
     if (name === "conditions") {
+      var group = uid("match");
       var radios = [["all", "all of these conditions hold"], ["any", "any of these conditions holds"]].map(function (pair) {
-        var input = make("input", {type: "radio", name: uid("match"), value: pair[0], id: uid("m")});
+        var input = make("input", {type: "radio", name: group, value: pair[0], id: uid("m")});
         input.addEventListener("change", function () { part.bare = false; sync(part); });
         return {input: input, label: make("label", {"for": input.id, text: pair[1]})};
       });
