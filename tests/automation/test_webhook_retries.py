@@ -353,3 +353,22 @@ def test_the_run_page_and_the_api_show_the_waiting_retry(make_rule, customer, re
     assert [(a["attempt"], a["status"]) for a in body["attempts"]] == [(1, 503)]
     assert [item["id"] for item in listed["items"]] == [run.public_id]
     assert RuleRun.objects.count() == 1
+
+
+def test_a_waiting_retry_is_not_sent_once_the_rule_changed(make_rule, customer, receiver, system, move_clock):
+    # given: a run waiting for its retry
+    rule = make_rule([{"type": "webhook", "url": receiver}])
+    Receiver.script = [(503, {})]
+    (run,) = runner.run_rules(purchase(customer))
+
+    # when: the rule is switched off meanwhile, and the retry falls due
+    move_clock(timedelta(seconds=10))
+    services.set_active(system, rule, False)
+    move_clock(timedelta(minutes=1))
+    resumed = runner.resume_interrupted()
+
+    # then: nothing sent again; the run failed, saying why
+    run.refresh_from_db()
+    assert (resumed, len(Receiver.received), run.status) == (1, 1, "failed")
+    assert run.outcomes[0]["error"] == "HTTP 503; not retried: the rule changed after this run"
+    assert run.finished_at is not None

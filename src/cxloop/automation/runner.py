@@ -502,8 +502,27 @@ def _run_whole(rule: Rule, occurrence: Occurrence, customer: Customer, verdict: 
         return None
 
 
+def _drop_retries_of_changed_rule(run: RuleRun, rule: Rule) -> None:
+    """A webhook waiting for its automatic retry is not sent once its rule changed (edited, switched off) after
+    the run: the rule's actions may no longer be the ones the run's outcomes number, as a manual retry refuses
+    then too. Its outcome becomes failed, saying why."""
+    if rule.updated_at <= run.at or not any(o.get("status") == RETRYING for o in run.outcomes):
+        return
+    with transaction.atomic():
+        locked = RuleRun.objects.select_for_update().get(pk=run.pk)
+        locked.outcomes = [
+            {**o, "status": "failed", "error": f"{o.get('error', '')}; not retried: the rule changed after this run"}
+            if o.get("status") == RETRYING
+            else o
+            for o in locked.outcomes
+        ]
+        locked.save(update_fields=["outcomes", "updated_at"])
+        run.outcomes = locked.outcomes
+
+
 def _perform(run: RuleRun, rule: Rule, occurrence: Occurrence, customer: Customer) -> None:
     """Run the rule's actions that have no outcome yet, in order, then close the run."""
+    _drop_retries_of_changed_rule(run, rule)
     ctx = _context(rule, occurrence, customer)
     with acting():
         for index, action in enumerate(rule.actions):

@@ -28,8 +28,10 @@ def process_new_events() -> dict[str, int]:
 
 @task()
 def resume_run(run_id: int) -> str:
-    """automation.resume_run: run again the actions a retry cleared (runner.resume_run). Idempotent: the run is
-    claimed by its lease, and actions with an outcome are not done again."""
+    """automation.resume_run: run again the actions a retry cleared, or send a webhook whose automatic retry fell
+    due (enqueued deferred to then; runner.resume_run). Idempotent: the run is claimed by its lease (a task that
+    comes early, late or twice finds it taken, not due, or finished), and actions with an outcome are not done
+    again."""
     from cxloop.automation import runner
 
     run = runner.resume_run(run_id)
