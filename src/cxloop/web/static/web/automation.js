@@ -573,7 +573,6 @@
     part.wrapper.hidden = true;
     part.note.hidden = true;
     part.toggle.textContent = "Edit as JSON";
-    part.toggle.setAttribute("aria-pressed", "false");
     renumber(part);
     markErrors(part);
   }
@@ -585,7 +584,6 @@
     part.note.textContent = why || "";
     part.note.hidden = !why;
     part.toggle.textContent = "Use the builder";
-    part.toggle.setAttribute("aria-pressed", "true");
   }
 
   function remember(part, mode) {
@@ -670,8 +668,9 @@
       empty: make("p", {"class": "muted small", text: name === "conditions" ?
         "No conditions: the rule runs on every event of its trigger." : "No actions yet: add at least one."}),
       note: make("p", {"class": "alert alert-info small rb-note", role: "status", hidden: true}),
-      toggle: make("button", {type: "button", "class": "button button-small", "aria-pressed": "false", text: "Edit as JSON"})
+      toggle: make("button", {type: "button", "class": "button button-small", text: "Edit as JSON"})
     };
+    part.toggle.setAttribute("aria-describedby", titleId);  // two toggles on the page: which part each is for
     var heading = make("div", {"class": "rb-head"}, [
       make("h3", {id: titleId, "class": "rb-title", text: name === "conditions" ? "And (conditions)" : "Then (actions)"}),
       part.toggle
