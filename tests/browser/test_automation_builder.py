@@ -81,6 +81,15 @@ def test_a_rule_built_only_with_the_builder_saves_the_expected_json(page, login_
     hook.get_by_label("Kind of action").select_option("webhook")
     hook.get_by_label("URL").fill("https://shop.example.com/hooks/cxloop")
     assert axe_violations(page) == []
+
+    # and: "Check" reads the rule back as the builder wrote it, and the builder comes back with it
+    page.locator("button[name=preview]").click()
+    assert page.locator("#checked").is_visible()
+    preview = " ".join((page.locator("#preview").text_content() or "").split())
+    assert "event.properties.total gte 500" in preview
+    assert "Call https://shop.example.com/hooks/cxloop" in preview
+    assert conditions.locator("fieldset.rb-row").count() == 2
+    assert actions.locator("fieldset.rb-row").count() == 2
     page.locator("button[name=save]").click()
 
     # then
