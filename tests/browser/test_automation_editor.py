@@ -31,6 +31,7 @@ def test_build_a_rule_from_the_examples_fix_it_and_save(page, login_as, bob, liv
     page.select_option("#id_trigger", "customer_event:purchase.completed")
     page.locator("summary", has_text="Call a webhook").click()
     page.locator("button[data-label='Call a webhook']").click()
+    page.locator("[data-builder=actions]").get_by_role("button", name="Edit as JSON").click()  # the builder's rows
     actions = json.loads(page.input_value("#id_actions"))
     actions[1]["url"] = "not a url"
     page.fill("#id_actions", json.dumps(actions, indent=2))
@@ -42,6 +43,7 @@ def test_build_a_rule_from_the_examples_fix_it_and_save(page, login_as, bob, liv
     assert "actions[1].url: must be an http:// or https:// URL with a host" in problems
     assert page.input_value("#id_name") == "Tell the shop"
     assert json.loads(page.input_value("#id_actions"))[1]["url"] == "not a url"
+    assert page.locator("#id_actions").is_visible()  # still as JSON, as it was typed
     assert Rule.objects.count() == 0
 
     # when: fixed and saved

@@ -1,10 +1,8 @@
 """A rule's webhook call and what its failure means: transient (sent again later, with backoff) or not.
 
-The call is the one every webhook of ours makes (channels.outbound_webhook: a signed JSON POST carrying
-X-Cxloop-Delivery and X-Cxloop-Event, no redirects, 10 seconds); it is made here rather than through
-`post_signed` only because a retry needs the receiver's `Retry-After`, which `WebhookCall` does not carry. The
-body, the headers and the signature are built from the same pieces (tests/automation/test_webhook_retries.py pins
-that a receiver verifies it the same way).
+The call is the one every webhook of ours makes (channels.outbound_webhook.post_signed: a signed JSON POST
+carrying X-Cxloop-Delivery and X-Cxloop-Event, no redirects, 10 seconds); this module decides what its answer
+means for a retry, reading the receiver's Retry-After from it.
 
 Transient: no answer (refused, reset, timed out), 408, 429 and 5xx. Anything else that is not 2xx (400, 401, 404,
 410, a redirect) will not change by asking again, so it fails at once.
@@ -12,17 +10,14 @@ Transient: no answer (refused, reset, timed out), 408, 429 and 5xx. Anything els
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-import requests
 from django.conf import settings
 
-from cxloop.channels.outbound_webhook import DELIVERY_HEADER, EVENT_HEADER, TIMEOUT_SECONDS, WebhookCall, check_url
-from cxloop.channels.signing import SIGNATURE_HEADER, sign
+from cxloop.channels.outbound_webhook import WebhookCall, check_url, post_signed
 
 # Waits before the 1st, 2nd, … automatic retry; past the end, the last one again.
 BACKOFF = (
@@ -34,7 +29,6 @@ BACKOFF = (
 )
 RETRY_AFTER_MAX = timedelta(hours=6)  # a longer Retry-After is not waited for whole
 TRANSIENT_STATUSES = frozenset({408, 429})
-_EXCERPT = 500
 
 
 @dataclass(frozen=True)
@@ -85,37 +79,13 @@ def _retry_after(value: str | None, now: datetime) -> float | None:
 
 def post(url: str, payload: dict[str, Any], *, delivery_id: str, event: str, now: datetime) -> Answer:
     """POST `payload` to `url` as every webhook of ours is sent; never raises (the answer says what happened)."""
-    problem = check_url(url)
-    if problem is not None:
-        return Answer(WebhookCall(url=url, ok=False, status=0, error=f"url {problem}"), transient=False)
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str).encode()
-    headers = {
-        "Content-Type": "application/json",
-        DELIVERY_HEADER: delivery_id,
-        EVENT_HEADER: event,
-        "User-Agent": "cxloop-webhook/1",
-    }
-    if settings.CXLOOP_OUTBOUND_WEBHOOK_SECRET:
-        headers[SIGNATURE_HEADER] = sign(settings.CXLOOP_OUTBOUND_WEBHOOK_SECRET, body)
-    try:
-        response = requests.post(url, data=body, headers=headers, timeout=TIMEOUT_SECONDS, allow_redirects=False)
-    except requests.RequestException as exc:
-        error = f"{type(exc).__name__}: {str(exc)[:300]}"
-        return Answer(WebhookCall(url=url, ok=False, status=0, error=error), transient=True)
-    ok = 200 <= response.status_code < 300
-    call = WebhookCall(
-        url=url,
-        ok=ok,
-        status=response.status_code,
-        response_excerpt=response.text[:_EXCERPT],
-        error="" if ok else f"HTTP {response.status_code}",
-    )
-    if ok:
+    if check_url(url) is not None:  # refused before sending: asking again cannot help
+        return Answer(post_signed(url, payload, delivery_id=delivery_id, event=event), transient=False)
+    call = post_signed(url, payload, delivery_id=delivery_id, event=event)
+    if call.ok:
         return Answer(call, transient=False)
     return Answer(
         call,
-        transient=is_transient(response.status_code),
-        retry_after=_retry_after(response.headers.get("Retry-After"), now)
-        if response.status_code in (429, 503)
-        else None,
+        transient=is_transient(call.status),
+        retry_after=_retry_after(call.retry_after, now) if call.status in (429, 503) else None,
     )

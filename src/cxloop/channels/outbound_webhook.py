@@ -26,13 +26,15 @@ _EXCERPT = 500
 
 @dataclass(frozen=True)
 class WebhookCall:
-    """What happened: `ok` for a 2xx answer; `status` 0 when no answer came (refused, timed out)."""
+    """What happened: `ok` for a 2xx answer; `status` 0 when no answer came (refused, timed out). `retry_after` is
+    the receiver's Retry-After header as sent, on an answer that is not 2xx (callers that retry read it)."""
 
     url: str
     ok: bool
     status: int
     response_excerpt: str = ""
     error: str = ""
+    retry_after: str = ""
 
     def as_detail(self) -> dict[str, Any]:
         return {
@@ -84,4 +86,5 @@ def post_signed(
         status=response.status_code,
         response_excerpt=excerpt,
         error="" if ok else f"HTTP {response.status_code}",
+        retry_after="" if ok else response.headers.get("Retry-After", "")[:100],
     )
