@@ -335,28 +335,33 @@ STATEMENTS = StatementCounter()
 
 # --- inbound --------------------------------------------------------------------------------------
 def inbound_profiler() -> tuple[list[Any], Any]:
-    """Profile the pipeline in the server's worker threads: each thread its own cProfile in its CPU time."""
+    """Profile the server's storing step in its threads (the keeper's groups, or inline mode's whole pipeline):
+    each thread its own cProfile."""
     import cProfile
 
     from cxloop.channels.email import smtp
 
     profiles: list[cProfile.Profile] = []
     local = threading.local()
-    original = smtp._store
+    originals = {"keep": smtp._Keeper.keep, "_receive": smtp._receive}
 
-    def profiled(envelope: Any, peer: Any, **kwargs: Any) -> str:
-        profile = getattr(local, "profile", None)
-        if profile is None:
-            profile = local.profile = cProfile.Profile()  # wall clock: thread_time is a system call per event
-            profiles.append(profile)
-        profile.enable()
-        try:
-            return original(envelope, peer, **kwargs)
-        finally:
-            profile.disable()
+    def wrapped(function: Any) -> Any:
+        def profiled(*args: Any, **kwargs: Any) -> Any:
+            profile = getattr(local, "profile", None)
+            if profile is None:
+                profile = local.profile = cProfile.Profile()  # wall clock: thread_time is a system call per event
+                profiles.append(profile)
+            profile.enable()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                profile.disable()
 
-    smtp._store = profiled  # handle_DATA looks the name up at every call; bench only
-    return profiles, original
+        return profiled
+
+    smtp._Keeper.keep = wrapped(originals["keep"])  # type: ignore[method-assign]  # bench only
+    smtp._receive = wrapped(originals["_receive"])  # handle_DATA looks the name up at every call
+    return profiles, originals
 
 
 def print_profile(profiles: list[Any], path: str) -> None:
@@ -467,7 +472,7 @@ def run_inbound(args: argparse.Namespace, pool: concurrent.futures.ProcessPoolEx
     first = ceiling("bare aiosmtpd (before)")
     queued = args.inbound_mode == "queued"
     processor, results = start_processor(len(mails), args.inbound_batch, args.profile) if queued else (None, None)
-    profiles, original = inbound_profiler() if args.profile else ([], None)
+    profiles, originals = inbound_profiler() if args.profile else ([], None)
     controller = make_controller(HOST, free_port(), allowed=[SUPPORT], processing=args.inbound_mode)
     controller.start()
     STATEMENTS.per_message(1)
@@ -477,16 +482,17 @@ def run_inbound(args: argparse.Namespace, pool: concurrent.futures.ProcessPoolEx
     finally:
         cpu = time.process_time() - began_cpu
         controller.stop()
-        controller.handler.wake.settle()
+        controller.handler.close()
     statements = STATEMENTS.per_message(len(mails))
     drained: dict[str, Any] = {}
     if processor is not None:
         drained = results.get(timeout=900)
         processor.join(30)
-    if original is not None:
+    if originals is not None:
         from cxloop.channels.email import smtp
 
-        smtp._store = original
+        smtp._Keeper.keep = originals["keep"]  # type: ignore[method-assign]
+        smtp._receive = originals["_receive"]
     second = ceiling("bare aiosmtpd (after)")
 
     inbound_total = InboundMessage.objects.count()

@@ -11,6 +11,7 @@ import functools
 import hashlib
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -58,11 +59,41 @@ def keep_raw(raw: RawPayload, *, status: str = InboundStatus.RECEIVED) -> Inboun
     `status` QUEUED: the message is acknowledged now and processed later, in a batch, by the worker
     (channels.batch.process_received); RECEIVED: the caller processes it at once (receive).
     """
+    inbound = _kept(raw, status)
+    try:
+        _insert_inbound(inbound)
+    except BaseException:
+        _remove_quietly(inbound.raw_path)  # no record points at it: the caller was told, nothing was kept
+        raise
+    return inbound
+
+
+def keep_raw_many(raws: Sequence[RawPayload], *, status: str = InboundStatus.QUEUED) -> list[InboundMessage]:
+    """keep_raw for payloads that arrived together: each file written, then all their records in one transaction.
+
+    The SMTP server keeps what its sessions delivered while the previous group was being committed this way
+    (group commit): one commit per group, and no session waiting on another's write lock, instead of a commit
+    and a lock per message. All or nothing: when the records cannot be written, the files just written are
+    removed again and the error is raised, so the caller can keep each payload on its own.
+    """
+    kept = [_kept(raw, status) for raw in raws]
+    try:
+        with transaction.atomic():
+            insert_rows(kept)
+    except BaseException:
+        for inbound in kept:
+            _remove_quietly(inbound.raw_path)
+        raise
+    return kept
+
+
+def _kept(raw: RawPayload, status: str) -> InboundMessage:
+    """The raw file written and the (unsaved) record that points at it."""
     at = raw.received_at or clock.now()
     public_id = new_public_id(InboundMessage.PUBLIC_ID_PREFIX)
     path = _save_raw(_raw_path(raw.channel, public_id, at), raw.data)
     now = clock.now()
-    inbound = new_object(
+    return new_object(
         InboundMessage,
         public_id=public_id,
         created_at=now,
@@ -77,8 +108,13 @@ def keep_raw(raw: RawPayload, *, status: str = InboundStatus.RECEIVED) -> Inboun
         meta=raw.meta,
         status=status,
     )
-    _insert_inbound(inbound)
-    return inbound
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        default_storage.delete(path)
+    except Exception:  # the record was not written: an orphan file loses nothing
+        logger.warning("could not remove %s after its record failed", path, exc_info=True)
 
 
 # Directories of the raw files known to exist (one per channel and day): no makedirs call per message.

@@ -37,7 +37,7 @@ def servers(settings):
             yield ours, isp
         finally:
             ours.stop()
-            ours.handler.wake.settle()
+            ours.handler.close()
 
 
 def test_an_email_is_answered_and_the_reply_arrives_threaded_in_the_customers_mailbox(servers, alice, client):

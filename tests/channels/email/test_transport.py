@@ -40,7 +40,7 @@ def smtpd(request):
     controller.start()
     yield controller
     controller.stop()
-    controller.handler.wake.settle()
+    controller.handler.close()
 
 
 def processed(smtpd) -> InboundMessage:
@@ -95,7 +95,7 @@ def test_queued_mail_is_processed_by_the_worker_woken_by_the_server(settings):
     try:
         with smtplib.SMTP(controller.hostname, controller.port) as client:
             client.send_message(message())
-        controller.handler.wake.settle()
+        controller.handler.close()
     finally:
         controller.stop()
     inbound = InboundMessage.objects.get()

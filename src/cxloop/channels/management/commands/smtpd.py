@@ -29,3 +29,4 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         stop.wait()
         controller.stop()
+        controller.handler.close()  # keeps what the sessions handed over before the stop
