@@ -7,8 +7,6 @@ every other problem becomes a line in `ParsedEmail.warnings`.
 from __future__ import annotations
 
 import dataclasses
-import email
-import email.parser
 import functools
 import hashlib
 import re
@@ -21,6 +19,7 @@ from typing import Any
 
 from cxloop.channels.email.decoding import clean_header_text, decode_words, unescape_surrogates
 from cxloop.channels.email.detection import bounce_info, classify
+from cxloop.channels.email.feed import parse_bytes
 from cxloop.channels.email.markup import MAX_HTML_DEPTH, html_to_text, nesting_depth, sanitize_html
 from cxloop.channels.email.mime import Walk, safe_filename, walk
 from cxloop.channels.email.quoting import summarize
@@ -160,8 +159,7 @@ def _remembered_addresses(raw: str) -> tuple[tuple[str, str], ...]:
 
 def _parse(raw: bytes, policy: Policy, limits: tuple[int, int], *, headers_only: bool = False) -> ParsedEmail:
     warnings: list[str] = []
-    parser = email.parser.BytesParser(policy=policy)
-    message = parser.parsebytes(raw.replace(b"\r\n", b"\n"), headersonly=headers_only)
+    message = parse_bytes(raw.replace(b"\r\n", b"\n"), policy, headers_only=headers_only)
     headers = _Headers(message, warnings)
     if not headers:
         raise EmailParseError("not an email: no header lines found")
