@@ -229,6 +229,18 @@ def test_offsets_beyond_postgresqls_range_are_read_as_the_moment_they_name(api, 
     assert audit.status_code == 200
 
 
+@pytest.mark.parametrize("path", ["/promises/kept-rate", "/promises/kept-rate?by=team", "/automation/runs"])
+def test_period_filters_take_any_offset_and_refuse_moments_outside_the_range(api, ada, path):
+    # The fuzzer found /promises/kept-rate passing an offset of +16:00 to PostgreSQL, which refused it.
+    joiner = "&" if "?" in path else "?"
+
+    wide = api.get(f"{path}{joiner}since=2026-01-31T19:30:00%2B16:00&until=2026-02-01T00:00:00-16:30", ada)
+    early = api.get(f"{path}{joiner}until=0001-01-01T00:00:00%2B01:00", ada)
+
+    assert wide.status_code == 200, wide.content
+    assert list(_error(early, 422)["fields"]) == ["until"]
+
+
 def test_wrong_method_answers_in_the_error_shape_with_allow(client, alice):
     response = client.put("/api/v1/customers", data="{}", content_type="application/json", **alice.headers())
 

@@ -176,6 +176,7 @@ def kept_rate(
     actor.require(Perm.CASES_VIEW)
     if by not in RATE_BY:
         raise ValidationError("Unknown grouping.", fields={"by": f"one of {', '.join(RATE_BY)}"})
+    since, until = clock.storable_utc(since, "since"), clock.storable_utc(until, "until")  # PostgreSQL: ±15:59 only
     if since is not None and until is not None and since >= until:
         raise ValidationError("The period is empty.", fields={"until": "must be after since"})
     qs = Promise.objects.exclude(status=PromiseStatus.CANCELLED)

@@ -18,6 +18,7 @@ from datetime import datetime
 from django.db.models import Count, F, Q
 
 from cxloop.cases.models import Case, RepeatContact
+from cxloop.core import clock
 from cxloop.core.actor import Actor
 from cxloop.core.errors import ValidationError
 from cxloop.core.permissions import Perm
@@ -52,6 +53,7 @@ def repeat_contact_rate(
     actor.require(Perm.CASES_VIEW)
     if by not in RATE_BY:
         raise ValidationError("Unknown grouping.", fields={"by": f"one of {', '.join(RATE_BY)}"})
+    since, until = clock.storable_utc(since, "since"), clock.storable_utc(until, "until")  # PostgreSQL: ±15:59 only
     if since is not None and until is not None and since >= until:
         raise ValidationError("The period is empty.", fields={"until": "must be after since"})
     cases = Case.objects.filter(merged_into__isnull=True)
