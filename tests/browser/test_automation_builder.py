@@ -17,6 +17,7 @@ from cxloop.events import services as event_services
 from cxloop.events.types import EventTypeInput
 from cxloop.privacy.models import AuditEntry
 from tests.browser.test_feedback_dashboard import axe_violations
+from tests.cases.factories import TeamFactory
 from tests.customers.factories import AttributeDefinitionFactory
 
 pytestmark = pytest.mark.browser
@@ -259,3 +260,23 @@ def test_without_javascript_the_editor_is_the_json_one(browser, live_server, bob
     finally:
         context.close()
     assert Rule.objects.get().conditions == {"field": "tags", "operator": "contains", "value": "vip"}
+
+
+def test_name_fields_suggest_the_names_the_actions_take(page, login_as, bob, purchase_type):
+    # given: a team to assign to
+    TeamFactory(name="Billing")
+    login_as(bob)
+    page.goto("/automation/new/")
+    actions = page.locator("[data-builder=actions]")
+
+    # when: the first action becomes an assignment
+    row = actions.locator("fieldset.rb-row").nth(0)
+    row.get_by_label("Kind of action").select_option("assign")
+
+    # then: its user and team fields offer the staff and the teams, and the page stays axe-clean
+    user_list = row.get_by_label("To user (username)").get_attribute("list")
+    team_list = row.get_by_label("And/or team").get_attribute("list")
+    assert page.locator(f"datalist#{user_list} option[value='bob']").count() == 1
+    assert page.locator(f"datalist#{team_list} option[value='Billing']").count() == 1
+    row.get_by_label("To user (username)").fill("bob")
+    assert axe_violations(page) == []

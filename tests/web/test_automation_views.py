@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from cxloop.accounts.models import User
 from cxloop.automation import runner, services
 from cxloop.automation.models import Rule
 from cxloop.automation.runner import Occurrence
@@ -18,6 +19,7 @@ from cxloop.core.actor import Actor
 from cxloop.events import services as event_services
 from cxloop.events.types import EventTypeInput
 from cxloop.privacy.models import AuditEntry
+from tests.cases.factories import CategoryFactory, GoalFactory, TeamFactory
 from tests.customers.factories import CustomerFactory
 
 ACTIONS = [{"type": "tag", "add": ["big spender"]}]
@@ -99,6 +101,27 @@ def test_a_manager_adds_a_rule_from_the_editor(web, bob, purchase_type):  # type
         500,
         ["big spender"],
     )
+
+
+def test_the_builder_suggests_the_names_actions_take(web, bob, purchase_type):  # type: ignore[no-untyped-def]
+    # given: a team, a goal with a category, and a user who left
+    TeamFactory(name="Billing")
+    CategoryFactory(key="double-charge", name="Double charge", goal=GoalFactory(key="care"))
+    User.objects.create_user(username="gone", is_active=False)
+
+    # when
+    page = web(bob).get("/automation/new/").content.decode()
+
+    # then: the builder's configuration lists them as the actions look them up
+    found = re.search(r'<script id="rule-builder-config" type="application/json">(.*?)</script>', page, re.S)
+    assert found is not None
+    suggest = json.loads(found.group(1))["suggest"]
+    usernames = [u["value"] for u in suggest["users"]]
+    assert "bob" in usernames
+    assert "gone" not in usernames
+    assert {"value": "Billing", "label": "Billing"} in suggest["teams"]
+    assert {"value": "care", "label": "Care"} in suggest["goals"]
+    assert {"value": "double-charge", "label": "Double charge"} in suggest["categories"]
 
 
 def test_check_previews_without_saving(web, bob, purchase_type):  # type: ignore[no-untyped-def]

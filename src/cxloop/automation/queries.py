@@ -8,9 +8,11 @@ from typing import Any
 
 from django.db.models import Count, Max, QuerySet
 
+from cxloop.accounts.models import Team, User
 from cxloop.automation import conditions as rule_conditions
 from cxloop.automation.definitions import DOMAIN_TRIGGERS, action_summary
 from cxloop.automation.models import Rule, RuleRun, RunStatus, TriggerSource
+from cxloop.cases.models import Category, Goal
 from cxloop.core import clock
 from cxloop.core.actor import Actor
 from cxloop.core.errors import NotFoundError, ValidationError
@@ -153,3 +155,29 @@ def condition_fields(actor: Actor) -> ConditionFields:
     reader = Actor.system("automation")
     attributes = [(d.key, d.label) for d in customer_queries.attribute_definitions(reader).order_by("key")]
     return ConditionFields(profile=PROFILE_FIELDS, attributes=attributes)
+
+
+@dataclass(frozen=True)
+class ActionSuggestions:
+    """What the editor's action rows suggest as one types: (value the action takes, label shown). Active staff
+    by username, teams by name, active goals and categories by key, as the actions look them up."""
+
+    users: list[tuple[str, str]]
+    teams: list[tuple[str, str]]
+    goals: list[tuple[str, str]]
+    categories: list[tuple[str, str]]
+
+
+def action_suggestions(actor: Actor) -> ActionSuggestions:
+    """Names only, the same every rule editor sees (journeys.view); the server still checks each on save."""
+    actor.require(Perm.JOURNEYS_VIEW)
+    users = [
+        (username, " ".join(f"{first} {last}".split()) or username)
+        for username, first, last in User.objects.filter(is_active=True)
+        .order_by("username")
+        .values_list("username", "first_name", "last_name")
+    ]
+    teams = [(name, name) for name in Team.objects.order_by("name").values_list("name", flat=True)]
+    goals = list(Goal.objects.filter(is_active=True).order_by("position", "name").values_list("key", "name"))
+    categories = list(Category.objects.filter(is_active=True).order_by("name").values_list("key", "name"))
+    return ActionSuggestions(users=users, teams=teams, goals=goals, categories=categories)

@@ -183,11 +183,16 @@ def _builder_config(actor: Actor) -> dict[str, Any]:
     """What the editor's form-based builder (static web/automation.js) offers; it writes the same JSON the
     textareas take, so the checks and the error paths are the server's."""
     fields = queries.condition_fields(actor)
+    suggested = queries.action_suggestions(actor)
     return {
         "profile": list(fields.profile),
         "attributes": [{"key": key, "label": label} for key, label in fields.attributes],
         "priorities": list(PRIORITIES),
         "targets": list(ASSIGN_TARGETS),
+        "suggest": {
+            name: [{"value": value, "label": label} for value, label in getattr(suggested, name)]
+            for name in ("users", "teams", "goals", "categories")
+        },
     }
 
 

@@ -36,12 +36,12 @@
     ],
     assign: [
       {key: "target", label: "What", choices: "targets"},
-      {key: "user", label: "To user (username)"},
-      {key: "team", label: "And/or team"}
+      {key: "user", label: "To user (username)", suggest: "users"},
+      {key: "team", label: "And/or team", suggest: "teams"}
     ],
     notify: [
       {key: "users", label: "Users (usernames)", list: true, help: "separate usernames with commas"},
-      {key: "team", label: "And/or everyone in team"},
+      {key: "team", label: "And/or everyone in team", suggest: "teams"},
       {key: "title", label: "Title"},
       {key: "body", label: "Text", multiline: true}
     ],
@@ -49,10 +49,10 @@
       {key: "subject", label: "Subject"},
       {key: "description", label: "Description", multiline: true},
       {key: "priority", label: "Priority", choices: "priorities", initial: "normal"},
-      {key: "goal", label: "Goal (key)"},
-      {key: "category", label: "Category (key)"},
-      {key: "owner", label: "Owner (username)"},
-      {key: "team", label: "Team"}
+      {key: "goal", label: "Goal (key)", suggest: "goals"},
+      {key: "category", label: "Category (key)", suggest: "categories"},
+      {key: "owner", label: "Owner (username)", suggest: "users"},
+      {key: "team", label: "Team", suggest: "teams"}
     ],
     webhook: [
       {key: "url", label: "URL", type: "url", help: "http:// or https://; the run is POSTed as signed JSON"}
@@ -60,7 +60,8 @@
   };
   var TARGET_LABELS = {conversation: "the conversation", "case": "the case"};
   var MODE_KEY = "cxloop.rule-editor.";
-  var config = {profile: [], attributes: [], priorities: ["low", "normal", "high", "urgent"], targets: ["conversation", "case"]};
+  var config = {profile: [], attributes: [], priorities: ["low", "normal", "high", "urgent"], targets: ["conversation", "case"],
+    suggest: {}};
   var counter = 0;
 
   // ------------------------------------------------------------------------- small helpers
@@ -410,13 +411,35 @@
         control.value = values[f.key] || "";
       } else {
         control = make("input", {type: "text", inputmode: f.type || null, "data-key": f.key, autocomplete: "off",
-          spellcheck: f.type === "url" ? "false" : null});
+          spellcheck: f.type === "url" ? "false" : null, list: f.suggest ? suggestions(f.suggest) : null});
         control.value = values[f.key] || "";
       }
       controls[f.key] = control;
       container.appendChild(labelled(f.label, control, f.help));
     });
     return controls;
+  }
+
+  // One <datalist> per kind of name (users, teams, goals, categories), shared by every row that takes one: the
+  // browser offers the names as one types, and any text may still be typed (the server checks it on save).
+  function suggestions(kind) {
+    var items = config.suggest[kind] || [];
+    if (!items.length) {
+      return null;
+    }
+    var id = "rule-suggest-" + kind;
+    if (!document.getElementById(id)) {
+      var list = make("datalist", {id: id});
+      items.forEach(function (item) {
+        var option = make("option", {value: item.value});
+        if (item.label && item.label !== item.value) {
+          option.label = item.label;
+        }
+        list.appendChild(option);
+      });
+      document.body.appendChild(list);
+    }
+    return id;
   }
 
   function actionRow(part, values) {
