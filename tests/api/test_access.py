@@ -899,6 +899,9 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("PATCH", "/api/v1/automation/rules/{rule_id}"): Rule(
         frozenset({Perm.JOURNEYS_VIEW, Perm.JOURNEYS_MANAGE}), _automation_rule, body=lambda w: {"name": "Renamed"}
     ),
+    ("POST", "/api/v1/automation/rules/{rule_id}/duplicate"): Rule(
+        frozenset({Perm.JOURNEYS_VIEW, Perm.JOURNEYS_MANAGE}), _automation_rule
+    ),
     ("POST", "/api/v1/automation/rules/{rule_id}/activate"): Rule(
         frozenset({Perm.JOURNEYS_VIEW, Perm.JOURNEYS_MANAGE}), _automation_rule
     ),

@@ -200,3 +200,16 @@ def test_runs_in_a_period_given_in_any_offset_iso_8601_allows(api, charlie):  # 
     response = api.get("/automation/runs?until=0750-05-22T18:58:04-23:37", charlie)
 
     assert (response.status_code, response.json()["items"]) == (200, [])
+
+
+def test_duplicate_answers_201_with_the_switched_off_copy(api, bob, purchase_type):
+    rule_id = api.post("/automation/rules", bob, BODY).json()["id"]
+
+    copied = api.post(f"/automation/rules/{rule_id}/duplicate", bob)
+
+    assert copied.status_code == 201, copied.content
+    body = copied.json()
+    assert body["id"] != rule_id
+    assert body["name"] == f"Copy of {BODY['name']}"
+    assert body["is_active"] is False
+    assert body["actions"] == api.get(f"/automation/rules/{rule_id}", bob).json()["actions"]

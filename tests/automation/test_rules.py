@@ -188,3 +188,45 @@ def test_a_nul_character_in_the_json_is_refused(purchase_type, bob):
 
     assert refused.value.fields == {"actions": "must not contain NUL (U+0000) characters"}
     assert Rule.objects.count() == 0
+
+
+def test_a_duplicate_is_a_switched_off_copy_tried_last_and_audited(purchase_type, bob):
+    # given
+    original = services.create_rule(bob.actor, _input(stop_processing=True, description="For the shop"))
+    other = services.create_rule(bob.actor, _input(name="Another"))
+
+    # when
+    copy = services.duplicate_rule(bob.actor, original)
+
+    # then: the same rule under a new name and id, off, after the others; the original as it was
+    original.refresh_from_db()
+    assert copy.public_id != original.public_id
+    assert (copy.name, copy.is_active, copy.position) == ("Copy of Tag big buyers", False, other.position + 1)
+    same = ("description", "trigger_source", "trigger_type", "conditions", "actions", "stop_processing")
+    assert [getattr(copy, f) for f in same] == [getattr(original, f) for f in same]
+    assert original.is_active is True
+    assert AuditEntry.objects.filter(action="automation_rule.created", object_id=copy.public_id).count() == 1
+
+
+def test_a_duplicate_is_checked_as_a_new_rule_and_needs_the_right_to_manage(purchase_type, bob, alice):
+    # given: a rule whose name leaves no room for "Copy of", and one that names a team since deleted
+    from cxloop.accounts.models import Team
+
+    long = services.create_rule(bob.actor, _input(name="x" * services.NAME_MAX))
+    team = Team.objects.create(name="Billing")
+    assigning = services.create_rule(
+        bob.actor, _input(actions=[{"type": "assign", "target": "case", "team": "Billing"}])
+    )
+    team.delete()
+
+    # when / then
+    assert (
+        services.duplicate_rule(bob.actor, long).name
+        == ("Copy of " + "x" * services.NAME_MAX)[: services.NAME_MAX - 1] + "…"
+    )
+    with pytest.raises(ValidationError) as refused:
+        services.duplicate_rule(bob.actor, assigning)
+    assert refused.value.fields == {"actions[0].team": "no team 'Billing'"}
+    with pytest.raises(PermissionDeniedError):
+        services.duplicate_rule(alice.actor, long)
+    assert Rule.objects.count() == 3

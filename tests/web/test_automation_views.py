@@ -175,6 +175,21 @@ def test_editing_moving_switching_and_deleting(web, bob, purchase_type):  # type
     assert AuditEntry.objects.filter(action="automation_rule.deactivated").count() == 1
 
 
+def test_duplicate_opens_the_copy_in_the_editor(web, bob, purchase_type):  # type: ignore[no-untyped-def]
+    rule = _rule("Big spenders")
+    client = web(bob)
+
+    listed = text_of(client.get("/automation/"))
+    response = client.post(f"/automation/{rule.public_id}/duplicate/")
+
+    copy = Rule.objects.exclude(pk=rule.pk).get()
+    assert "Duplicate Big spenders" in listed
+    assert response.status_code == 302
+    assert response["Location"] == f"/automation/{copy.public_id}/"
+    assert (copy.name, copy.is_active, copy.actions) == ("Copy of Big spenders", False, rule.actions)
+    assert "Copy of Big spenders" in text_of(client.get(response["Location"], follow=True))
+
+
 def test_readers_see_a_rule_but_cannot_change_it(web, alice, purchase_type):  # type: ignore[no-untyped-def]
     rule = _rule("Only bob")
     client = web(alice)

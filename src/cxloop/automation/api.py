@@ -90,6 +90,17 @@ def update_rule(request: HttpRequest, rule_id: str, payload: RuleUpdate) -> Rule
     return RuleOut.of(queries.get_rule(actor, rule_id))
 
 
+@router.post(
+    "/automation/rules/{rule_id}/duplicate",
+    response={201: RuleOut},
+    summary="Copy a rule (named Copy of …, switched off, tried after the others)",
+)
+def duplicate_rule(request: HttpRequest, rule_id: str) -> Status[Any]:
+    actor = actor_of(request)
+    copy = services.duplicate_rule(actor, queries.get_rule(actor, rule_id))
+    return Status(201, RuleOut.of(queries.get_rule(actor, copy.public_id)))
+
+
 @router.post("/automation/rules/{rule_id}/activate", response=RuleOut, summary="Switch a rule on")
 def activate_rule(request: HttpRequest, rule_id: str) -> RuleOut:
     actor = actor_of(request)

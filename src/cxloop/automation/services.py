@@ -166,6 +166,29 @@ def create_rule(actor: Actor, data: RuleInput) -> Rule:
     return rule
 
 
+def duplicate_rule(actor: Actor, rule: Rule) -> Rule:
+    """A copy of `rule` to change without touching the original: "Copy of …", switched off, tried last.
+
+    It is checked and recorded as any new rule (create_rule): an action naming a team or user that no longer
+    exists refuses the copy with that action's path, as a save of the original would."""
+    name = f"Copy of {rule.name}"
+    if len(name) > NAME_MAX:
+        name = name[: NAME_MAX - 1].rstrip() + "…"
+    return create_rule(
+        actor,
+        RuleInput(
+            name=name,
+            description=rule.description,
+            trigger_source=rule.trigger_source,
+            trigger_type=rule.trigger_type,
+            conditions=rule.conditions,
+            actions=rule.actions,
+            is_active=False,
+            stop_processing=rule.stop_processing,
+        ),
+    )
+
+
 def _locked(rule: Rule) -> Rule:
     return Rule.objects.select_for_update().get(pk=rule.pk)
 

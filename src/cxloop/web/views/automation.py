@@ -332,7 +332,7 @@ def rule_try(request: HttpRequest, rule_id: str) -> HttpResponse:
 @staff_view
 @require_POST
 def rule_action(request: HttpRequest, rule_id: str, action: str) -> HttpResponse:
-    """Move a rule up or down, switch it on or off, or delete it."""
+    """Move a rule up or down, switch it on or off, duplicate it (then open the copy), or delete it."""
     actor = web_actor(request)
     rule = queries.get_rule(actor, rule_id)
     if action in ("up", "down"):
@@ -344,6 +344,10 @@ def rule_action(request: HttpRequest, rule_id: str, action: str) -> HttpResponse
     elif action == "delete":
         services.delete_rule(actor, rule)
         messages.success(request, f"Deleted {rule.name}.")
+    elif action == "duplicate":
+        copy = services.duplicate_rule(actor, rule)
+        messages.success(request, f"Added {copy.name}, switched off: change it, then switch it on.")
+        return redirect("web:automation-rule", copy.public_id)
     else:
         raise NotFoundError("No such rule action.")
     return redirect(reverse("web:automation-rules") + f"#rule-{rule.public_id}")
