@@ -845,6 +845,9 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/journeys"): Rule(frozenset({Perm.JOURNEYS_VIEW})),
     ("POST", "/api/v1/journeys"): Rule(frozenset({Perm.JOURNEYS_MANAGE}), body=lambda w: {"source": JOURNEY_SOURCE}),
     ("GET", "/api/v1/journeys/{journey_id}"): Rule(frozenset({Perm.JOURNEYS_VIEW}), _journey),
+    ("POST", "/api/v1/journeys/{journey_id}/duplicate"): Rule(
+        frozenset({Perm.JOURNEYS_VIEW, Perm.JOURNEYS_MANAGE}), _journey
+    ),
     ("POST", "/api/v1/journeys/{journey_id}/versions"): Rule(
         frozenset({Perm.JOURNEYS_VIEW, Perm.JOURNEYS_MANAGE}), _journey, body=lambda w: {"source": JOURNEY_SOURCE}
     ),

@@ -293,3 +293,19 @@ def test_dry_run_takes_a_start_in_any_offset_iso_8601_allows(api, charlie):
 
     assert response.status_code == 200, response.content
     assert response.json()["started_at"] == "2026-03-01T09:01:00Z"
+
+
+def test_duplicate_answers_201_with_the_draft_copy(api, bob):
+    make_journey("welcome", status="active")
+
+    copied = api.post("/journeys/welcome/duplicate", bob)
+
+    assert copied.status_code == 201, copied.content
+    body = copied.json()
+    assert (body["key"], body["name"], body["status"], body["version"]) == (
+        "welcome-copy",
+        "Copy of Welcome",
+        "draft",
+        1,
+    )
+    assert body["document"]["steps"] == api.get("/journeys/welcome", bob).json()["document"]["steps"]

@@ -280,3 +280,48 @@ def test_analysts_may_not_enrol_or_remove(charlie):
         services.remove_enrolment(charlie.actor, running, reason="no")
 
     assert list(Enrolment.objects.values_list("state", flat=True)) == ["active"]
+
+
+def test_a_duplicate_is_a_new_draft_of_the_current_document_with_its_comments(bob):
+    # given: an active journey with a second version, written with comments, and customers in it
+    original = services.create_journey(bob.actor, simple_source())
+    services.publish_version(bob.actor, original, "# our welcome\n" + simple_source(), note="comment")
+    original = services.activate_journey(bob.actor, original)
+    enrolment(original, step="welcome")
+
+    # when: duplicated twice
+    first = services.duplicate_journey(bob.actor, original)
+    second = services.duplicate_journey(bob.actor, original)
+
+    # then: drafts at version 1 under free keys, the document the same but for key and name, nobody in them
+    assert [(j.key, j.name, j.status) for j in (first, second)] == [
+        ("welcome-copy", "Copy of Welcome", "draft"),
+        ("welcome-copy-2", "Copy of Welcome", "draft"),
+    ]
+    version = first.current_version
+    assert version.number == 1
+    assert version.source.startswith("# our welcome\n")  # YAML keeps its comments and layout
+    expected = {**original.current_version.document, "key": "welcome-copy", "name": "Copy of Welcome"}
+    assert version.document == expected
+    assert not Enrolment.objects.filter(journey__in=[first, second]).exists()
+    assert AuditEntry.objects.filter(action="journey.created", object_id=first.public_id).count() == 1
+
+
+def test_a_json_journey_is_duplicated_as_json(bob):
+    source = json.dumps(
+        {"key": "ping", "name": "Ping", "trigger": {"kind": "manual"}, "steps": [{"id": "bye", "kind": "exit"}]}
+    )
+    original = services.create_journey(bob.actor, source, syntax="json")
+
+    copy = services.duplicate_journey(bob.actor, original)
+
+    assert (copy.key, copy.current_version.syntax) == ("ping-copy", "json")
+    assert json.loads(copy.current_version.source)["steps"] == [{"id": "bye", "kind": "exit"}]
+
+
+def test_only_managers_duplicate_journeys(bob, alice):
+    original = services.create_journey(bob.actor, simple_source())
+
+    with pytest.raises(PermissionDeniedError):
+        services.duplicate_journey(alice.actor, original)
+    assert Journey.objects.count() == 1

@@ -111,6 +111,20 @@ def test_status_buttons(client, bob, welcome):
     assert welcome.status == "paused"
 
 
+def test_duplicate_opens_the_draft_copy_in_the_editor(client, bob, welcome):
+    client.force_login(bob.user)
+
+    page = client.get("/journeys/welcome/")
+    response = client.post("/journeys/welcome/duplicate/")
+
+    assert b"Duplicate</button>" in page.content
+    assert response.status_code == 302
+    assert response["Location"] == "/journeys/welcome-copy/edit/"
+    copy = Journey.objects.get(key="welcome-copy")
+    assert (copy.name, copy.status) == ("Copy of Welcome", "draft")
+    assert "Added Copy of Welcome as a draft" in _text(client.get(response["Location"]).content)
+
+
 def test_agents_and_analysts_cannot_change_the_status(client, alice, welcome):
     client.force_login(alice.user)
     audits = AuditEntry.objects.count()

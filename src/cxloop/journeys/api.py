@@ -131,6 +131,17 @@ def get_journey(request: HttpRequest, journey_id: str) -> JourneyDetailOut:
 
 
 @router.post(
+    "/journeys/{journey_id}/duplicate",
+    response={201: JourneyDetailOut},
+    summary="A new draft journey from this one's current document (key <key>-copy, name Copy of …)",
+)
+def duplicate_journey(request: HttpRequest, journey_id: str) -> Status[JourneyDetailOut]:
+    actor = actor_of(request)
+    copy = services.duplicate_journey(actor, queries.get_journey(actor, journey_id))
+    return Status(201, _detail(actor, copy.key))
+
+
+@router.post(
     "/journeys/{journey_id}/versions", response={201: VersionDetailOut}, summary="Publish a new version (current)"
 )
 def publish_version(request: HttpRequest, journey_id: str, payload: VersionCreate) -> Status[VersionDetailOut]:

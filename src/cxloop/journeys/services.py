@@ -16,9 +16,12 @@ status a journey already has changes nothing; any other move answers 409 `journe
 
 from __future__ import annotations
 
+import json
+import re
 import uuid
 from typing import Any, Literal
 
+import yaml
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
@@ -222,6 +225,46 @@ def archive_journey(actor: Actor, journey: Journey) -> Journey:
     if previous is not None and running.exists():
         enrolments.exit_all(actor, journey, reason=ARCHIVE_REASON)
     return journey
+
+
+KEY_MAX = 64  # the document schema's key pattern allows 64 characters
+_TOP_LEVEL_LINE = {name: re.compile(rf"(?m)^{name}:[ \t]*\S.*$") for name in ("key", "name")}
+
+
+def _free_key(base: str) -> str:
+    """`base`, or `base-2`, `base-3`…: the first key no journey has, within the schema's length."""
+    candidates = [base[:KEY_MAX]] + [f"{base[: KEY_MAX - len(str(n)) - 1]}-{n}" for n in range(2, 1000)]
+    taken = set(Journey.objects.filter(key__in=candidates).values_list("key", flat=True))
+    return next(c for c in candidates if c not in taken)
+
+
+def _renamed_source(source: str, syntax: str, key: str, name: str) -> str:
+    """The document's text with another key and name. YAML keeps its comments and layout when its top-level
+    key and name lines are found once each; otherwise (and for JSON) the data is written out again."""
+    if syntax == "yaml":
+        lines = {field: pattern.findall(source) for field, pattern in _TOP_LEVEL_LINE.items()}
+        if all(len(found) == 1 for found in lines.values()):
+            source = _TOP_LEVEL_LINE["key"].sub(f"key: {key}", source)
+            return _TOP_LEVEL_LINE["name"].sub(lambda _: f"name: {json.dumps(name, ensure_ascii=False)}", source)
+        data = yaml.safe_load(source)
+        data.update(key=key, name=name)
+        return str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    data = json.loads(source)
+    data.update(key=key, name=name)
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+@transaction.atomic
+def duplicate_journey(actor: Actor, journey: Journey) -> Journey:
+    """A new draft journey from `journey`'s current document, as "<key>-copy" / "Copy of <name>", to change and
+    activate on its own: no enrolments, figures or versions come with it (create_journey checks and audits it)."""
+    actor.require(Perm.JOURNEYS_MANAGE)
+    version = journey.current_version
+    if version is None:
+        raise ValidationError("The journey has no document to copy.", fields={"journey": "has no version"})
+    name = f"Copy of {journey.name}"[:200]
+    source = _renamed_source(version.source, version.syntax, _free_key(f"{journey.key}-copy"), name)
+    return create_journey(actor, source, syntax=version.syntax)
 
 
 @transaction.atomic

@@ -220,6 +220,7 @@ urlpatterns += [
     path(_journey, journey_views.journey_detail, name="journey"),
     path(_journey + "status/", journey_views.journey_status, name="journey-status"),
     path(_journey + "edit/", journey_editor_views.journey_edit, name="journey-edit"),
+    path(_journey + "duplicate/", journey_views.journey_duplicate, name="journey-duplicate"),
     path(_journey + "dry-run/", journey_editor_views.dry_run, name="journey-dry-run"),
     path(_journey + "enrol/", journey_views.journey_enrol, name="journey-enrol"),
     path(_journey + "enrolments/<str:enrolment_id>/", journey_views.enrolment_detail, name="journey-enrolment"),

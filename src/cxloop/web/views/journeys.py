@@ -256,6 +256,16 @@ def journey_status(request: HttpRequest, key: str) -> HttpResponse:
 
 @staff_view
 @require_POST
+def journey_duplicate(request: HttpRequest, key: str) -> HttpResponse:
+    """A draft copy of the journey, opened in the editor to change before it is activated."""
+    actor = web_actor(request)
+    copy = services.duplicate_journey(actor, queries.get_journey(actor, key))
+    messages.success(request, f"Added {copy.name} as a draft ({copy.key}): change it, then activate it.")
+    return redirect("web:journey-edit", copy.key)
+
+
+@staff_view
+@require_POST
 def journey_enrol(request: HttpRequest, key: str) -> HttpResponse:
     """Enrol a customer named by id, name, email or phone (the journey page's "Enrol a customer")."""
     actor = web_actor(request)
