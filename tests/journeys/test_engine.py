@@ -352,6 +352,34 @@ def test_a_failing_webhook_is_retried_with_backoff_then_fails_the_enrolment(db):
     ]
 
 
+@pytest.mark.parametrize("status", [400, 404, 410])
+def test_a_webhook_refused_for_good_fails_the_enrolment_at_once(db, status):
+    journey = active_journey(WEBHOOK)
+    enrolment = _enrol(journey, customer())
+    refused = WebhookCall(url="https://example.com/hook", ok=False, status=status, error=f"HTTP {status}")
+
+    with mock.patch("cxloop.channels.outbound_webhook.post_signed", return_value=refused) as post:
+        run(T0)
+        run(T0 + timedelta(hours=3))
+
+    enrolment.refresh_from_db()
+    assert post.call_count == 1
+    assert enrolment.state == "failed"
+    assert [o for _, o in history(enrolment)] == ["entered", "failed"]
+
+
+def test_a_webhook_retry_waits_for_the_receivers_retry_after(db):
+    journey = active_journey(WEBHOOK)
+    enrolment = _enrol(journey, customer())
+    busy = WebhookCall(url="https://example.com/hook", ok=False, status=429, error="HTTP 429", retry_after="600")
+
+    with mock.patch("cxloop.channels.outbound_webhook.post_signed", return_value=busy):
+        run(T0)
+
+    retry = EnrolmentStep.objects.get(enrolment=enrolment, outcome="retry")
+    assert retry.detail["retry_at"] == (T0 + timedelta(minutes=10)).isoformat()  # not our first 1 minute
+
+
 def test_a_webhook_that_answers_moves_on(db):
     journey = active_journey(WEBHOOK)
     enrolment = _enrol(journey, customer())

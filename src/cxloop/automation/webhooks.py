@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from django.conf import settings
 
-from cxloop.channels.outbound_webhook import WebhookCall, check_url, post_signed
+from cxloop.channels.outbound_webhook import WebhookCall, check_url, is_transient, post_signed, retry_after_seconds
 
 # Waits before the 1st, 2nd, … automatic retry; past the end, the last one again.
 BACKOFF = (
@@ -28,7 +27,6 @@ BACKOFF = (
     timedelta(hours=6),
 )
 RETRY_AFTER_MAX = timedelta(hours=6)  # a longer Retry-After is not waited for whole
-TRANSIENT_STATUSES = frozenset({408, 429})
 
 
 @dataclass(frozen=True)
@@ -39,11 +37,6 @@ class Answer:
     call: WebhookCall
     transient: bool
     retry_after: float | None = None
-
-
-def is_transient(status: int) -> bool:
-    """Whether an answer with this HTTP status (0: none came) may be different later."""
-    return status == 0 or status in TRANSIENT_STATUSES or 500 <= status <= 599
 
 
 def retries_allowed() -> int:
@@ -61,22 +54,6 @@ def next_attempt_at(now: datetime, retry: int, retry_after: float | None) -> dat
     return now + wait
 
 
-def _retry_after(value: str | None, now: datetime) -> float | None:
-    """Retry-After as seconds from now: delta-seconds or an HTTP date; None when absent or unreadable."""
-    if not value:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(int(text))
-    try:
-        moment = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        return None
-    return max(0.0, (moment - now).total_seconds())
-
-
 def post(url: str, payload: dict[str, Any], *, delivery_id: str, event: str, now: datetime) -> Answer:
     """POST `payload` to `url` as every webhook of ours is sent; never raises (the answer says what happened)."""
     if check_url(url) is not None:  # refused before sending: asking again cannot help
@@ -87,5 +64,5 @@ def post(url: str, payload: dict[str, Any], *, delivery_id: str, event: str, now
     return Answer(
         call,
         transient=is_transient(call.status),
-        retry_after=_retry_after(call.retry_after, now) if call.status in (429, 503) else None,
+        retry_after=retry_after_seconds(call, now),
     )

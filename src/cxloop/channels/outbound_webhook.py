@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -44,6 +46,32 @@ class WebhookCall:
             "response": self.response_excerpt,
             "error": self.error,
         }
+
+
+TRANSIENT_STATUSES = frozenset({408, 429})
+
+
+def is_transient(status: int) -> bool:
+    """Whether an answer with this HTTP status (0: none came) may be different later: no answer, 408, 429, 5xx.
+    Anything else that is not 2xx (400, 401, 404, 410, a redirect) will not change by asking again."""
+    return status == 0 or status in TRANSIENT_STATUSES or 500 <= status <= 599
+
+
+def retry_after_seconds(call: WebhookCall, now: datetime) -> float | None:
+    """The receiver's Retry-After on a 429 or 503, as seconds from `now` (delta-seconds or an HTTP date); None
+    when absent, unreadable, or on another answer."""
+    text = call.retry_after.strip()
+    if call.status not in (429, 503) or not text:
+        return None
+    if text.isdigit():
+        return float(int(text))
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return max(0.0, (moment - now).total_seconds())
 
 
 def check_url(url: str) -> str | None:

@@ -40,6 +40,7 @@ from cxloop.journeys.elements import (
 
 WEBHOOK_ATTEMPTS = 5  # then the enrolment fails
 WEBHOOK_BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=25), timedelta(hours=2))
+WEBHOOK_RETRY_AFTER_MAX = timedelta(hours=6)
 
 
 @dataclass
@@ -301,7 +302,7 @@ def webhook_payload(visit: Visit, step: WebhookStep) -> dict[str, Any]:
 
 def _webhook(step: Step, visit: Visit) -> Move:
     assert isinstance(step, WebhookStep)
-    from cxloop.channels.outbound_webhook import post_signed
+    from cxloop.channels.outbound_webhook import is_transient, post_signed, retry_after_seconds
 
     delivery = f"{visit.enrolment_id}:{visit.first_seq}"
     call = post_signed(
@@ -316,9 +317,15 @@ def _webhook(step: Step, visit: Visit) -> Move:
     if call.ok:
         return Move("called", detail, next=step.next)
     detail["error"] = call.error[:300]
+    if not is_transient(call.status):  # a 400, 404, 410…: asking again will not change it
+        return Move("failed", detail, finish="failed", reason=f"webhook refused: {call.error[:200]}")
     if attempt >= WEBHOOK_ATTEMPTS:
         return Move("failed", detail, finish="failed", reason=f"webhook failed {attempt} times: {call.error[:200]}")
-    retry = visit.now + WEBHOOK_BACKOFF[min(attempt - 1, len(WEBHOOK_BACKOFF) - 1)]
+    wait = WEBHOOK_BACKOFF[min(attempt - 1, len(WEBHOOK_BACKOFF) - 1)]
+    asked = retry_after_seconds(call, visit.now)  # a receiver's Retry-After is honoured up to 6 hours
+    if asked is not None:
+        wait = max(wait, min(timedelta(seconds=asked), WEBHOOK_RETRY_AFTER_MAX))
+    retry = visit.now + wait
     return Move("retry", {**detail, "retry_at": retry.isoformat()}, retry_at=retry)
 
 
