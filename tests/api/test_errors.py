@@ -229,6 +229,22 @@ def test_offsets_beyond_postgresqls_range_are_read_as_the_moment_they_name(api, 
     assert audit.status_code == 200
 
 
+def test_an_offset_beyond_postgresqls_range_reaches_the_database_as_the_same_moment(api, alice):
+    # The fuzzer found /promises?due_before= with +16:23; the database backend sends every datetime in UTC.
+    from datetime import datetime, timedelta, timezone
+
+    from cxloop.cases.models import Promise
+
+    far_east = timezone(timedelta(hours=16, minutes=23))
+    moment = datetime(2026, 2, 1, 9, 0, tzinfo=far_east)
+
+    listed = api.get("/promises?due_before=6186-11-26T11:57:13.5%2B16:23", alice)
+    counted = Promise.objects.filter(due_at__lt=moment).count()
+
+    assert listed.status_code == 200, listed.content
+    assert counted == 0
+
+
 @pytest.mark.parametrize("path", ["/promises/kept-rate", "/promises/kept-rate?by=team", "/automation/runs"])
 def test_period_filters_take_any_offset_and_refuse_moments_outside_the_range(api, ada, path):
     # The fuzzer found /promises/kept-rate passing an offset of +16:00 to PostgreSQL, which refused it.

@@ -142,6 +142,8 @@ def _database() -> dict[str, Any]:
         }
     else:
         config = environ.Env.db_url_config(url)
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        config["ENGINE"] = "cxloop.core.postgresql"  # sends datetimes in UTC: core/postgresql/base.py says why
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # WAL + IMMEDIATE transactions: readers never block the writer, writers queue instead of failing.
         config.setdefault("OPTIONS", {}).update(

@@ -1,0 +1,1 @@
+"""Django's PostgreSQL backend with one change: aware datetimes are sent in UTC (see base.py)."""
